@@ -1,0 +1,19 @@
+import type { SourceRef } from './ir.ts';
+
+export function sourceToString(source: SourceRef | undefined): string {
+  if (!source) return '';
+  return `${source.file}:${source.line}:${source.column}${source.scope ? ` in ${source.scope}` : ''}`;
+}
+
+/** An op refused its operands: names the op, the operand types, what was expected and where the user wrote it. */
+export class OpError extends Error {
+  constructor(
+    readonly op: string,
+    readonly reason: string,
+    readonly operands: string,
+    readonly source: SourceRef | undefined,
+  ) {
+    super(`${op}: ${reason}; operands ${operands}${source ? `, at ${sourceToString(source)}` : ''}`);
+    this.name = 'OpError';
+  }
+}

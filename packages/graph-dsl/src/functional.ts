@@ -1,0 +1,81 @@
+/** Functional ops under PyTorch's `torch.nn.functional` names. */
+import type { DType } from './dtype.ts';
+import { type DimLike, toDim } from './dim.ts';
+import { apply, applyMany, axis, constant, type Tensor } from './tensor.ts';
+
+export function linear<R extends number>(x: Tensor<'float32', R>, weight: Tensor<'float32', 2>, bias?: Tensor<'float32', 1>): Tensor<'float32', R> {
+  const y = x.matmul(weight.mT) as Tensor<'float32', R>;
+  return bias ? (y.add(bias) as Tensor<'float32', R>) : y;
+}
+
+/** `F.layer_norm` over the last `normalizedDims` axes. */
+export function layerNorm<R extends number>(x: Tensor<'float32', R>, normalizedDims: number, weight?: Tensor<'float32'>, bias?: Tensor<'float32'>, eps = 1e-5): Tensor<'float32', R> {
+  return apply<'LayerNorm', Tensor<'float32', R>>(x, 'LayerNorm', [x, weight ?? null, bias ?? null], { axis: -normalizedDims, eps });
+}
+
+/** Exact GELU, x * Phi(x) with the error function, as `nn.GELU()` by default. */
+export function gelu<R extends number>(x: Tensor<'float32', R>): Tensor<'float32', R> {
+  return x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5) as Tensor<'float32', R>;
+}
+
+export function relu<R extends number>(x: Tensor<'float32', R>): Tensor<'float32', R> {
+  return x.relu();
+}
+
+export function softmax<R extends number>(x: Tensor<'float32', R>, dim: number): Tensor<'float32', R> {
+  return x.softmax(dim);
+}
+
+/** Dropout; active only when the graph is compiled in training mode. */
+export function dropout<R extends number>(x: Tensor<'float32', R>, p: number): Tensor<'float32', R> {
+  return p === 0 ? x : apply<'Dropout', Tensor<'float32', R>>(x, 'Dropout', [x], { p });
+}
+
+export function embedding(input: Tensor<'int32'>, weight: Tensor<'float32', 2>): Tensor<'float32', number> {
+  return weight.gather(0, input) as Tensor<'float32', number>;
+}
+
+export interface Conv2dOptions {
+  stride?: number | readonly [number, number];
+  padding?: number | readonly [number, number];
+  dilation?: number | readonly [number, number];
+  groups?: number;
+}
+
+const pair = (v: number | readonly [number, number]): readonly [number, number] => (typeof v === 'number' ? [v, v] : v);
+
+export function conv2d(x: Tensor<'float32', 4>, weight: Tensor<'float32', 4>, bias?: Tensor<'float32', 1>, options: Conv2dOptions = {}): Tensor<'float32', 4> {
+  const [ph, pw] = pair(options.padding ?? 0);
+  return apply<'Conv2d', Tensor<'float32', 4>>(x, 'Conv2d', [x, weight, bias ?? null], {
+    strides: pair(options.stride ?? 1),
+    pads: [ph, pw, ph, pw],
+    dilations: pair(options.dilation ?? 1),
+    groups: options.groups ?? 1,
+  });
+}
+
+/** `torch.cat`. */
+export function cat<D extends DType, R extends number>(tensors: readonly Tensor<D, R>[], dim = 0): Tensor<D, R> {
+  const first = tensors[0];
+  if (!first) throw new Error('cat: needs at least one tensor');
+  if (tensors.length === 1) return first;
+  return applyMany(first.ref().graph, 'Concat', tensors, { axis: axis(dim, first.rank) })[0] as unknown as Tensor<D, R>;
+}
+
+/** `torch.where(condition, a, b)`; a number operand takes the other operand's dtype. */
+export function where<D extends DType>(condition: Tensor<'bool'>, a: Tensor<D> | number, b: Tensor<D> | number): Tensor<D, number> {
+  const like = typeof a === 'number' ? (typeof b === 'number' ? undefined : b) : a;
+  const dtype = like?.dtype ?? 'float32';
+  const lift = (v: Tensor<D> | number) => (typeof v === 'number' ? full(condition, v, dtype) : v);
+  return apply<'Where', Tensor<D, number>>(condition, 'Where', [condition, lift(a), lift(b)], {});
+}
+
+/** A scalar constant in the graph of `like`. */
+export function full<D extends DType>(like: Tensor, value: number, dtype: D): Tensor<D, 0> {
+  return constant(like, value, dtype) as Tensor<D, 0>;
+}
+
+/** `torch.arange(start, end)` in the graph of `like`; `end` may be symbolic. */
+export function arange(like: Tensor, end: DimLike, options: { start?: number; step?: number; dtype?: 'float32' | 'int32' } = {}): Tensor<'int32' | 'float32', 1> {
+  return apply<'Range', Tensor<'int32' | 'float32', 1>>(like, 'Range', [], { start: options.start ?? 0, end: toDim(end), step: options.step ?? 1, dtype: options.dtype ?? 'int32' });
+}

@@ -1,0 +1,11 @@
+export * from './dtype.ts';
+export * from './dim.ts';
+export * from './ir.ts';
+export * from './errors.ts';
+export * from './ops/index.ts';
+export { GraphBuilder } from './builder.ts';
+export { Tensor, Parameter, type Shape, type Operand, constant } from './tensor.ts';
+export { Module, trace, type InputSpec, type ForwardResult, type Traceable } from './module.ts';
+export * as F from './functional.ts';
+export { cat, where, arange, full } from './functional.ts';
+export * as nn from './nn.ts';

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { Module, nn, OpError, printGraph, type Tensor, trace } from './index.ts';
+
+class Block extends Module {
+  readonly fc1 = new nn.Linear(8, 16);
+  readonly fc2 = new nn.Linear(16, 8, false);
+  readonly norm = new nn.LayerNorm(8);
+  forward(x: Tensor<'float32', 3>) {
+    return this.norm.forward(x.add(this.fc2.forward(this.fc1.forward(x).relu())));
+  }
+}
+
+class Stack extends Module {
+  readonly layers = [new Block(), new Block()];
+  forward(x: Tensor<'float32', 3>) {
+    return this.layers.reduce((h, layer) => layer.forward(h), x);
+  }
+}
+
+class Broken extends Module {
+  readonly fc = new nn.Linear(4, 4);
+  forward(x: Tensor<'float32', 3>) {
+    return this.fc.forward(x);
+  }
+}
+
+describe('modules and tracing', () => {
+  it('names parameters by dotted paths like a PyTorch state_dict', () => {
+    expect(new Stack().namedParameters().map(([n]) => n)).toEqual([
+      'layers.0.fc1.weight', 'layers.0.fc1.bias', 'layers.0.fc2.weight', 'layers.0.norm.weight', 'layers.0.norm.bias',
+      'layers.1.fc1.weight', 'layers.1.fc1.bias', 'layers.1.fc2.weight', 'layers.1.norm.weight', 'layers.1.norm.bias',
+    ]);
+  });
+
+  it('records a typed graph with symbolic dims, module scopes and source lines', () => {
+    const graph = trace(new Stack(), { x: { dtype: 'float32', shape: ['B', 'T', 8] } });
+    const text = printGraph(graph);
+    expect(text).toContain('graph(%x: f32[B, T, 8])');
+    expect(text).toContain('param %layers.1.fc2.weight: f32[8, 16]');
+    expect(text).toMatch(/MatMul\(%x, %\d+\)\s+# .*module\.test\.ts:\d+ \(layers\.0\.fc1\)/);
+    expect(graph.outputs).toHaveLength(1);
+    expect(graph.types.get(graph.outputs[0]!.value)!.shape.map(String)).toEqual(['B', 'T', '8']);
+  });
+
+  it('reports a shape mismatch at the line of the model that made it', () => {
+    let error: unknown;
+    try {
+      trace(new Broken(), { x: { dtype: 'float32', shape: [2, 3, 5] } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(OpError);
+    const message = (error as Error).message;
+    expect(message).toContain('MatMul: the last dim of a (5) must equal the second-to-last dim of b (4)');
+    expect(message).toContain('a: f32[2, 3, 5], b: f32[4, 4]');
+    expect(message).toMatch(/at .*module\.test\.ts:\d+:\d+ in fc/);
+  });
+
+  it('rejects broadcasting symbolic dims that differ', () => {
+    class Mix extends Module {
+      forward(a: Tensor<'float32', 2>, b: Tensor<'float32', 2>) {
+        return a.add(b);
+      }
+    }
+    expect(() => trace(new Mix(), { a: { dtype: 'float32', shape: ['B', 4] }, b: { dtype: 'float32', shape: ['T', 4] } })).toThrow(/Add: shapes \[B, 4\] and \[T, 4\] do not broadcast: dimension -2 is B in one and T in another/);
+  });
+});

@@ -1,0 +1,21 @@
+import * as elementwise from './elementwise.ts';
+import * as structural from './structural.ts';
+import type { OpDef } from './op.ts';
+
+export * from './op.ts';
+export type { Conv2dAttrs, ReduceAttrs } from './structural.ts';
+
+/** Every op, by name. Stages that handle ops (lowering, export, folding) key their tables by these names. */
+export const OPS = { ...elementwise, ...structural } as const;
+
+export type Ops = typeof OPS;
+export type OpName = keyof Ops;
+export type AttrsOf<N extends OpName> = Ops[N] extends OpDef<infer A> ? A : never;
+
+export function opDef(name: OpName): OpDef<object> {
+  return OPS[name] as OpDef<object>;
+}
+
+export function isOpName(name: string): name is OpName {
+  return Object.hasOwn(OPS, name);
+}
