@@ -9,3 +9,4 @@ export { Module, trace, type InputSpec, type ForwardResult, type Traceable } fro
 export * as F from './functional.ts';
 export { cat, where, arange, full } from './functional.ts';
 export * as nn from './nn.ts';
+export * from './init.ts';
