@@ -57,19 +57,19 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   }
 
   // --- elementwise ---
-  add<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Add', o); }
-  sub<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Sub', o); }
-  mul<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Mul', o); }
-  div<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Div', o); }
-  pow<R2 extends number>(o: Tensor<'float32', R2> | number, ..._: FloatOnly<D>) { return binary<Tensor<'float32', Broadcast<R, R2>>>(this, 'Pow', o); }
-  maximum<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Maximum', o); }
-  minimum<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Minimum', o); }
-  eq<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'Equal', o); }
-  ne<R2 extends number>(o: Tensor<D, R2> | number) { return this.eq(o).logicalNot(); }
-  lt<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'Less', o); }
-  le<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'LessEqual', o); }
-  gt<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'Greater', o); }
-  ge<R2 extends number>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'GreaterEqual', o); }
+  add<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Add', o); }
+  sub<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Sub', o); }
+  mul<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Mul', o); }
+  div<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Div', o); }
+  pow<R2 extends number = 0>(o: Tensor<'float32', R2> | number, ..._: FloatOnly<D>) { return binary<Tensor<'float32', Broadcast<R, R2>>>(this, 'Pow', o); }
+  maximum<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Maximum', o); }
+  minimum<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<D, Broadcast<R, R2>>>(this, 'Minimum', o); }
+  eq<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'Equal', o); }
+  ne<R2 extends number = 0>(o: Tensor<D, R2> | number) { return this.eq(o).logicalNot(); }
+  lt<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'Less', o); }
+  le<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'LessEqual', o); }
+  gt<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'Greater', o); }
+  ge<R2 extends number = 0>(o: Tensor<D, R2> | number) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'GreaterEqual', o); }
   logicalAnd<R2 extends number>(o: Tensor<'bool', R2>, ..._: BoolOnly<D>) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'And', o); }
   logicalOr<R2 extends number>(o: Tensor<'bool', R2>, ..._: BoolOnly<D>) { return binary<Tensor<'bool', Broadcast<R, R2>>>(this, 'Or', o); }
   logicalNot(..._: BoolOnly<D>) { return unary(this, 'Not'); }
