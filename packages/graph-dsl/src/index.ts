@@ -10,3 +10,4 @@ export * as F from './functional.ts';
 export { cat, where, arange, full } from './functional.ts';
 export * as nn from './nn.ts';
 export * from './init.ts';
+export * from './check.ts';
