@@ -59,7 +59,7 @@ export function bindInputs(graph: Graph, inputs: Readonly<Record<string, Pick<Ho
       const actual = given.shape[axis]!;
       const partial = substitute(d, bindings);
       if (typeof partial === 'number') {
-        if (partial !== actual) fail(`has size ${actual} on axis ${axis} where ${dimToString(d)} = ${partial}`);
+        if (partial !== actual) fail(`has size ${actual} on axis ${axis}${typeof d === 'number' ? '' : ` where ${dimToString(d)} = ${partial}`}`);
         return;
       }
       // A lone symbol (possibly scaled) is fixed by this size; richer expressions are checked once bound.
