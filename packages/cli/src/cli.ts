@@ -1,0 +1,10 @@
+import { isUserError, main } from './main.ts';
+
+main(process.argv.slice(2)).then(
+  (out) => process.stdout.write(`${out}\n`),
+  (e: unknown) => {
+    if (isUserError(e)) process.stderr.write(`error: ${e.message}\n`);
+    else process.stderr.write(`internal error (a bug in Tessera, please report it): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

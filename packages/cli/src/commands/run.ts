@@ -1,0 +1,43 @@
+import { exportOnnx } from '@tessera/compiler';
+import { bindInputs, type HostTensor, typeToString } from '@tessera/graph-dsl';
+import { type BackendName, initBackend, Session } from '@tessera/runtime-tfjs';
+import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
+import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
+import { prepareModel } from '../model.ts';
+import { runOnnxRuntime } from '../onnxruntime.ts';
+
+const BACKENDS = ['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime'] as const;
+type Backend = (typeof BACKENDS)[number];
+
+export async function runCommand(args: Args, log: (line: string) => void): Promise<string> {
+  expectOptions(args, ['inputs', 'output', 'weights', 'config', 'backend']);
+  const name = args.positional[0];
+  if (!name) throw new UsageError('tessera run needs a MODEL (see tessera list)');
+  const inputsPath = requireOption(args, 'inputs', 'FILE.safetensors');
+  const outputPath = requireOption(args, 'output', 'FILE.safetensors');
+  const backend = (option(args, 'backend') ?? 'auto') as Backend;
+  if (!BACKENDS.includes(backend)) throw new UsageError(`--backend ${backend}: expected one of ${BACKENDS.join(', ')}`);
+
+  const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'));
+  const inputs = Object.fromEntries(readSafetensorsFile(inputsPath).tensors);
+  bindInputs(model.graph, inputs, inputsPath);
+
+  let outputs: Record<string, HostTensor>;
+  let used: string;
+  if (backend === 'onnxruntime') {
+    outputs = await runOnnxRuntime(exportOnnx(model.graph, { weights: model.weights }), inputs);
+    used = 'onnxruntime-node (CPU)';
+  } else {
+    const selected: BackendName = await initBackend(backend, log);
+    const session = await Session.create(model.graph, { weights: model.weights });
+    try {
+      outputs = await session.run(inputs);
+    } finally {
+      session.dispose();
+    }
+    used = `tfjs ${selected}`;
+  }
+  writeSafetensorsFile(outputPath, new Map(Object.entries(outputs)), { model: name, backend: used });
+  const described = Object.entries(outputs).map(([k, t]) => `${k} ${typeToString({ dtype: t.dtype, shape: t.shape })}`);
+  return `ran ${name} on ${used}: ${described.join(', ')} -> ${outputPath}`;
+}

@@ -1,0 +1,119 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
+import { buildModel } from '@tessera/models';
+import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
+import { isUserError, main } from './main.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'tessera-cli-'));
+const at = (name: string) => path.join(dir, name);
+const quiet = () => {};
+const MHA = ['torch_multihead_attention', '--config', 'embed_dim=8', 'num_heads=2', 'batch_first=true'];
+
+/** Runs the CLI in-process; returns its output or the user error it reports (a bug would rethrow). */
+async function cli(...argv: string[]): Promise<{ out?: string; error?: string }> {
+  try {
+    return { out: await main(argv, quiet) };
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    return { error: e.message };
+  }
+}
+
+beforeAll(() => {
+  const { built } = buildModel('torch_multihead_attention', ['embed_dim=8', 'num_heads=2', 'batch_first=true']);
+  writeSafetensorsFile(at('w.safetensors'), initialWeights(trace(built.module, built.inputs, built.outputs), 7));
+  const x = () => hostTensor('float32', [2, 3, 8], Array.from({ length: 48 }, (_, i) => Math.cos(i)));
+  writeSafetensorsFile(at('in.safetensors'), new Map([['query', x()], ['key', x()], ['value', x()]]));
+  writeFileSync(at('corrupt.safetensors'), 'not a safetensors file at all');
+});
+
+describe('tessera list and summary', () => {
+  it('lists the catalog', async () => {
+    const { out } = await cli('list');
+    expect(out).toMatch(/^torch_multihead_attention\s+torch\.nn\.MultiheadAttention/m);
+    expect(out).toMatch(/^masked_softmax\s/m);
+  });
+  it('summarizes inputs, outputs, layers, parameters and FLOPs', async () => {
+    const { out } = await cli('summary', ...MHA);
+    expect(out).toContain('query: f32[B, L, 8]');
+    expect(out).toContain('attn_weights: f32[B, L, S]');
+    expect(out).toMatch(/out_proj\s+Linear\s+f32\[B, L, 8\]\s+72/);
+    expect(out).toContain('parameters: 288 (288)');
+    const json = JSON.parse((await cli('summary', ...MHA, '--json')).out!);
+    expect(json.parameters).toBe(3 * 8 * 8 + 3 * 8 + 8 * 8 + 8);
+    expect(json.flops).toMatch(/B\*L/);
+  });
+});
+
+describe('tessera run and export', () => {
+  it('runs on tfjs and on onnxruntime with the same numbers', async () => {
+    const tfjs = await cli('run', ...MHA, '--weights', at('w.safetensors'), '--inputs', at('in.safetensors'), '--output', at('tfjs.safetensors'));
+    expect(tfjs.out).toMatch(/ran torch_multihead_attention on tfjs (wasm|cpu|tfjs-node): output f32\[2, 3, 8\], attn_weights f32\[2, 3, 3\]/);
+    const ort = await cli('run', ...MHA, '--weights', at('w.safetensors'), '--inputs', at('in.safetensors'), '--output', at('ort.safetensors'), '--backend', 'onnxruntime');
+    expect(ort.out).toContain('onnxruntime-node');
+    const a = readSafetensorsFile(at('tfjs.safetensors')).tensors.get('output')!;
+    const b = readSafetensorsFile(at('ort.safetensors')).tensors.get('output')!;
+    const diff = Math.max(...Array.from(a.data, (v, i) => Math.abs(v - b.data[i]!)));
+    expect(diff).toBeLessThanOrEqual(1e-5);
+  });
+  it('exports ONNX', async () => {
+    const { out } = await cli('export', ...MHA, '--onnx', at('m.onnx'));
+    expect(out).toContain(`wrote ${at('m.onnx')}`);
+    expect(existsSync(at('m.onnx'))).toBe(true);
+  });
+});
+
+describe('bad input gets a clear error and writes nothing', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['an unknown model', ['summary', 'bert'], /unknown model 'bert'; the catalog has: .*torch_multihead_attention/],
+    ['an unknown config key', ['summary', 'torch_multihead_attention', '--config', 'embed_size=8'], /model 'torch_multihead_attention' has no config key 'embed_size'; its keys are: embed_dim, num_heads/],
+    ['a config value of the wrong kind', ['summary', 'torch_multihead_attention', '--config', 'num_heads=two'], /config num_heads=two is not valid: expected a number/],
+    ['heads that do not divide the width', ['summary', 'torch_multihead_attention', '--config', 'embed_dim=10', 'num_heads=3'], /embed_dim \(10\) must be divisible by num_heads \(3\)/],
+    ['an unknown option', ['summary', 'masked_softmax', '--weight', 'x'], /has no option --weight; it takes --config, --weights, --json/],
+    ['a missing weights file', ['summary', 'torch_multihead_attention', '--weights', '/nonexistent/w.safetensors'], /no such file.*\/nonexistent\/w\.safetensors|\/nonexistent\/w\.safetensors.*no such file/i],
+  ];
+  for (const [what, argv, message] of cases) {
+    it(what, async () => {
+      const { error } = await cli(...argv);
+      expect(error).toMatch(message);
+    });
+  }
+
+  it('weights with a missing key, an extra key and a wrong shape', async () => {
+    const weights = readSafetensorsFile(at('w.safetensors')).tensors;
+    weights.delete('out_proj.bias');
+    weights.set('in_proj_weight', hostTensor('float32', [8, 8]));
+    weights.set('bias_k', hostTensor('float32', [1, 1, 8]));
+    writeSafetensorsFile(at('bad-w.safetensors'), weights);
+    const { error } = await cli('run', ...MHA, '--weights', at('bad-w.safetensors'), '--inputs', at('in.safetensors'), '--output', at('never1.safetensors'));
+    expect(error).toContain(`weights ${at('bad-w.safetensors')} do not fit the model`);
+    expect(error).toContain("missing key 'out_proj.bias' [8]");
+    expect(error).toContain("unexpected key 'bias_k' [1, 1, 8]");
+    expect(error).toContain("'in_proj_weight' has shape [8, 8], the model expects [24, 8]");
+    expect(existsSync(at('never1.safetensors'))).toBe(false);
+  });
+
+  it('inputs with a wrong name, dtype or shape', async () => {
+    const x = hostTensor('float32', [2, 3, 8]);
+    writeSafetensorsFile(at('bad-in.safetensors'), new Map([['query', x], ['keys', x], ['value', hostTensor('float32', [2, 4, 5])]]));
+    const { error } = await cli('run', ...MHA, '--inputs', at('bad-in.safetensors'), '--output', at('never2.safetensors'));
+    expect(error).toContain("unexpected input 'keys'");
+    expect(error).toContain("missing input 'key' float32[B, S, 8]");
+    expect(error).toContain("input 'value' has size 5 on axis 2: expected float32[B, S, 8], got float32[2, 4, 5]");
+    expect(existsSync(at('never2.safetensors'))).toBe(false);
+  });
+
+  it('a corrupt safetensors file', async () => {
+    const { error } = await cli('run', ...MHA, '--inputs', at('corrupt.safetensors'), '--output', at('never3.safetensors'));
+    expect(error).toContain(at('corrupt.safetensors'));
+    expect(existsSync(at('never3.safetensors'))).toBe(false);
+  });
+
+  it('an ONNX path that cannot be written', async () => {
+    const { error } = await cli('export', ...MHA, '--onnx', path.join(dir, 'no-such-dir', 'm.onnx'));
+    expect(error).toMatch(/no-such-dir/);
+  });
+});

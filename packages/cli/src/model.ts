@@ -1,0 +1,30 @@
+import { compile } from '@tessera/compiler';
+import { checkWeights, type Graph, type HostTensor, initialWeights, trace } from '@tessera/graph-dsl';
+import { buildModel, type BuiltModel, type CatalogEntry, type Config } from '@tessera/models';
+import { readSafetensorsFile } from '@tessera/safetensors';
+
+export interface PreparedModel {
+  readonly entry: CatalogEntry;
+  readonly config: Config;
+  readonly built: BuiltModel;
+  /** The traced graph, before any pass. */
+  readonly traced: Graph;
+  /** The compiled graph (eval mode). */
+  readonly graph: Graph;
+  readonly weights: Map<string, HostTensor>;
+  /** Where the weights came from, for messages. */
+  readonly weightsSource: string;
+}
+
+/** Builds a catalog model with `key=value` config, traces and compiles it, and loads or initializes its weights. */
+export function prepareModel(name: string, config: readonly string[], weightsPath?: string, seed = 0): PreparedModel {
+  const { entry, config: resolved, built } = buildModel(name, config);
+  const traced = trace(built.module, built.inputs, built.outputs);
+  let weights: Map<string, HostTensor>;
+  if (weightsPath) {
+    weights = readSafetensorsFile(weightsPath).tensors;
+    checkWeights(traced, weights, weightsPath);
+  } else weights = initialWeights(traced, seed);
+  const { graph } = compile(traced, {});
+  return { entry, config: resolved, built, traced, graph, weights, weightsSource: weightsPath ?? `initial (seed ${seed})` };
+}
