@@ -1,0 +1,102 @@
+/** Reading the symbol bindings of a run from its input shapes, and checking the inputs against the graph. */
+import {
+  type Bindings, type Dim, dimToString, type DType, evaluateDim, type Graph, shapeToString, substitute, symbolsOf, typeOf,
+} from '@tessera/graph-dsl';
+import { InputError } from './errors.ts';
+
+export interface GivenInput {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+}
+
+/** int32 inputs also take bool data (a mask given as ids); every other dtype must match. */
+export function acceptsDtype(expected: DType, given: string): boolean {
+  return given === expected || (expected === 'int32' && given === 'bool');
+}
+
+const show = (t: GivenInput) => `${t.dtype} [${t.shape.join(', ')}]`;
+
+/**
+ * Checks the given inputs against the graph's and returns the symbol values they imply. A dim
+ * written as a plain symbol ('B') binds it; a dim with one unknown symbol in a linear
+ * expression ('T+1', 'H/2') is solved for it; every dim must then agree with the tensor given.
+ */
+export function bindInputs(graph: Graph, given: Readonly<Record<string, GivenInput>>): Map<string, number> {
+  const expected = new Map(graph.inputs.map((i) => [i.name, typeOf(graph, i.value)]));
+  const signature = () => graph.inputs.map((i) => `${i.name}: ${typeOf(graph, i.value).dtype} ${shapeToString(typeOf(graph, i.value).shape)}`).join(', ');
+  for (const name of Object.keys(given)) {
+    if (!expected.has(name)) throw new InputError(`unknown input '${name}' (${show(given[name]!)}): the graph's inputs are ${signature()}.`);
+  }
+  for (const [name, type] of expected) {
+    if (!(name in given)) throw new InputError(`missing input '${name}': it must be ${type.dtype} ${shapeToString(type.shape)}; the inputs given were ${Object.keys(given).map((n) => `'${n}'`).join(', ') || 'none'}.`);
+    const t = given[name]!;
+    if (!acceptsDtype(type.dtype, t.dtype)) {
+      throw new InputError(`input '${name}' must be ${type.dtype} ${shapeToString(type.shape)}, but a ${show(t)} tensor was given: wrong dtype${type.dtype === 'int32' ? ' (int32 inputs take int32 or bool)' : ''}.`);
+    }
+    if (t.shape.length !== type.shape.length) {
+      throw new InputError(`input '${name}' must be ${type.dtype} ${shapeToString(type.shape)} (rank ${type.shape.length}), but a ${show(t)} tensor (rank ${t.shape.length}) was given.`);
+    }
+  }
+
+  const bindings = new Map<string, number>();
+  const from = new Map<string, string>();
+  const entries = graph.inputs.flatMap((i) => typeOf(graph, i.value).shape.map((dim, axis) => ({ name: i.name, axis, dim, size: given[i.name]!.shape[axis]! })));
+  let progress = true;
+  while (progress) {
+    progress = false;
+    for (const { name, axis, dim, size } of entries) {
+      const solved = solve(substitute(dim, bindings), size);
+      if (!solved) continue;
+      bindings.set(solved.symbol, solved.value);
+      from.set(solved.symbol, `input '${name}' dim ${axis}`);
+      progress = true;
+    }
+  }
+
+  const bindingText = (syms: string[]) => syms.map((s) => `${s}=${bindings.get(s)} from ${from.get(s)}`).join(', ');
+  for (const input of graph.inputs) {
+    const type = typeOf(graph, input.value);
+    const t = given[input.name]!;
+    type.shape.forEach((dim, axis) => {
+      const syms = symbolsOf(dim);
+      let want: number;
+      try {
+        want = evaluateDim(dim, bindings);
+      } catch (e) {
+        throw new InputError(`input '${input.name}' must be ${type.dtype} ${shapeToString(type.shape)}, but a ${show(t)} tensor was given: dimension ${axis} (${dimToString(dim)}) cannot be ${t.shape[axis]} (${(e as Error).message}).`);
+      }
+      if (want !== t.shape[axis]) {
+        const concrete = type.shape.map((d) => tryEvaluate(d, bindings));
+        throw new InputError(`input '${input.name}' must be ${type.dtype} ${shapeToString(type.shape)}${syms.length ? `, which is [${concrete.join(', ')}] with ${bindingText([...new Set(type.shape.flatMap(symbolsOf))])}` : ''}, but a ${show(t)} tensor was given: dimension ${axis} is ${t.shape[axis]}, expected ${want}.`);
+      }
+    });
+  }
+  return bindings;
+}
+
+function tryEvaluate(d: Dim, bindings: Bindings): string {
+  try {
+    return String(evaluateDim(d, bindings));
+  } catch {
+    return dimToString(d);
+  }
+}
+
+/** Solves coef*S + c = size for the one symbol S of a linear dim; undefined when the dim is not of that form. */
+function solve(dim: Dim, size: number): { symbol: string; value: number } | undefined {
+  if (typeof dim === 'number') return undefined;
+  const syms = symbolsOf(dim);
+  if (syms.length !== 1) return undefined;
+  let coef = 0;
+  let constant = 0;
+  for (const t of dim.terms) {
+    if (t.symbols.length === 0) constant += t.coef;
+    else if (t.symbols.length === 1) coef += t.coef;
+    else return undefined;
+  }
+  const value = (size - constant) / coef;
+  const rounded = Math.round(value);
+  // A value that is not whole is left unbound; the check after reports the dim that cannot fit.
+  if (Math.abs(value - rounded) > 1e-9 || rounded < 0) return undefined;
+  return { symbol: syms[0]!, value: rounded };
+}
