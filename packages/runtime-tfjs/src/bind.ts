@@ -58,7 +58,6 @@ export function bindInputs(graph: Graph, given: Readonly<Record<string, GivenInp
     const type = typeOf(graph, input.value);
     const t = given[input.name]!;
     type.shape.forEach((dim, axis) => {
-      const syms = symbolsOf(dim);
       let want: number;
       try {
         want = evaluateDim(dim, bindings);
@@ -67,7 +66,7 @@ export function bindInputs(graph: Graph, given: Readonly<Record<string, GivenInp
       }
       if (want !== t.shape[axis]) {
         const concrete = type.shape.map((d) => tryEvaluate(d, bindings));
-        throw new InputError(`input '${input.name}' must be ${type.dtype} ${shapeToString(type.shape)}${syms.length ? `, which is [${concrete.join(', ')}] with ${bindingText([...new Set(type.shape.flatMap(symbolsOf))])}` : ''}, but a ${show(t)} tensor was given: dimension ${axis} is ${t.shape[axis]}, expected ${want}.`);
+        throw new InputError(`input '${input.name}' must be ${type.dtype} ${shapeToString(type.shape)}${type.shape.some((d) => typeof d !== 'number') ? `, which is [${concrete.join(', ')}] with ${bindingText([...new Set(type.shape.flatMap(symbolsOf))])}` : ''}, but a ${show(t)} tensor was given: dimension ${axis} is ${t.shape[axis]}, expected ${want}.`);
       }
     });
   }

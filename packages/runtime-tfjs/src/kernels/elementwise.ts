@@ -49,5 +49,12 @@ export const Div: Kernel<'Div'> = ([a, b]) => {
 /** tf.where broadcasts condition, a and b to one shape. */
 export const Where: Kernel<'Where'> = ([condition, a, b]) => [tf.where(condition!, a!, b!)];
 
-/** Float to int32 truncates toward zero; to bool is `x != 0`. */
-export const Cast: Kernel<'Cast'> = ([x], { to }) => [x!.dtype === to ? tf.clone(x!) : tf.cast(x!, to)];
+/**
+ * Float to int32 truncates toward zero. To bool is `x != 0`, written out: the wasm backend's
+ * Cast to bool truncates to a byte (0.5 -> false, -2 -> 254).
+ */
+export const Cast: Kernel<'Cast'> = ([x], { to }) => {
+  if (x!.dtype === to) return [tf.clone(x!)];
+  if (to === 'bool') return [tf.notEqual(x!, tf.scalar(0, x!.dtype))];
+  return [tf.cast(x!, to)];
+};

@@ -17,7 +17,8 @@ function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
 }
 
 /**
- * Batched matmul with NumPy broadcasting of the batch dims. tfjs flattens the batch dims of
+ * Batched matmul, optionally with transposed operands and a bias on the last axis (nn.Linear),
+ * with NumPy broadcasting of the batch dims. tfjs flattens the batch dims of
  * each operand into one, which is right when they already agree or one side has a single
  * batch; otherwise the smaller side is broadcast first.
  */
@@ -31,8 +32,11 @@ export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
     if (nA !== n) x = tf.broadcastTo(a, [...batch, ...a.shape.slice(-2)]);
     if (nB !== n) y = tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]);
   }
-  if (bias) return tf.fused.matMul({ a: x, b: y, transposeA, transposeB, bias });
-  return tf.matMul(x, y, transposeA, transposeB);
+  if (!bias) return tf.matMul(x, y, transposeA, transposeB);
+  // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at wrong offsets once a transpose or a
+  // batch is involved (tested in kernels.test.ts), so there the bias is a separate add.
+  if (tf.getBackend() === 'wasm') return tf.add(tf.matMul(x, y, transposeA, transposeB), bias);
+  return tf.fused.matMul({ a: x, b: y, transposeA, transposeB, bias });
 }
 
 export const MatMul: Kernel<'MatMul'> = ([a, b]) => [matMul(a!, b!)];
