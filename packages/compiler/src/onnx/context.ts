@@ -1,0 +1,335 @@
+/**
+ * The state of one export: names of values and nodes, the ONNX nodes and initializers emitted
+ * so far, a cache of constants, and the materialization of symbolic dims as runtime values.
+ * Op mappings (ops/*.ts) see it through `LoweringContext`.
+ */
+import { type Dim, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { type AttributeProto, type NodeProto, onnx, onnxDataType, type OnnxDType, type TensorProto } from './proto.ts';
+
+/** An attribute value: integers become INT/INTS, `{ float }` FLOAT, strings STRING, `{ tensor }` TENSOR. */
+export type AttrValue = number | readonly number[] | { readonly float: number } | { readonly floats: readonly number[] } | string | { readonly tensor: ConstTensor };
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+/** A constant to emit: an IR host tensor, or int64 data for shapes and indices. */
+export type ConstTensor = HostTensor | { readonly dtype: 'int64'; readonly shape: readonly number[]; readonly data: BigInt64Array };
+
+/** What an op mapping may do: read its operands' names and types, emit ONNX nodes and constants. */
+export interface LoweringContext {
+  readonly opset: number;
+  /** ONNX name of input `i` of the node ('' for an absent optional input). */
+  input(node: Node, i: number): string;
+  /** ONNX name the node's output `i` must be written to. */
+  output(node: Node, i?: number): string;
+  type(value: number): TensorType;
+  inputType(node: Node, i: number): TensorType;
+  /** Emits one ONNX node; returns the name of its (first) output, fresh unless `output` is given. */
+  emit(opType: string, inputs: readonly string[], attrs?: Attrs, output?: string): string;
+  /** The node's output is the same tensor as `name` (no node is emitted unless the output must carry its own name). */
+  alias(node: Node, name: string, i?: number): void;
+  /** An initializer holding `t` (deduplicated by content). */
+  constant(t: ConstTensor): string;
+  /** An int64 initializer, 1-D unless `shape` says otherwise (`[]` for a scalar). */
+  int64(values: readonly (number | bigint)[], shape?: readonly number[]): string;
+  /** A 1-D int64 tensor [d] holding a dim's value at run time (symbols read from graph input shapes). */
+  dim(d: Dim): string;
+  /** A 1-D int64 tensor of a whole shape; `overrides` replace entries (0/-1 shortcuts, 1 for Expand). */
+  shape(dims: readonly Dim[], overrides?: ReadonlyMap<number, number>): string;
+}
+
+/** A symbol's source: the graph input and axis whose size is `coef * symbol + offset`. */
+interface SymbolSource {
+  readonly input: string;
+  readonly axis: number;
+  readonly coef: number;
+  readonly offset: number;
+}
+
+const FRACTION_LIMIT = 1 << 20;
+
+/** Recovers num/den from a float coefficient (dims' coefficients come from integer division). */
+function fraction(x: number): { num: number; den: number } {
+  for (let den = 1; den <= FRACTION_LIMIT; den++) {
+    const num = Math.round(x * den);
+    if (Math.abs(num / den - x) < 1e-9) return { num, den };
+  }
+  throw new Error(`ONNX export: coefficient ${x} of a symbolic dim is not a small fraction`);
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
+
+function tensorBytes(t: ConstTensor): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
+export function tensorProto(name: string, t: ConstTensor): TensorProto {
+  return { name, dims: [...t.shape], dataType: onnxDataType(t.dtype), rawData: tensorBytes(t) };
+}
+
+function attribute(name: string, v: AttrValue): AttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new Error(`ONNX export: attribute ${name}=${v} must be an integer (use { float } for floats)`);
+    return { name, type: T.INT, i: v };
+  }
+  if (typeof v === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) return { name, type: T.INTS, ints: [...(v as readonly number[])] };
+  if ('float' in v) return { name, type: T.FLOAT, f: v.float };
+  if ('floats' in v) return { name, type: T.FLOATS, floats: [...v.floats] };
+  if ('tensor' in v) return { name, type: T.TENSOR, t: tensorProto('', v.tensor) };
+  throw new Error(`ONNX export: attribute ${name} has an unsupported value`);
+}
+
+/** Names unique within one namespace: a taken name gets a numeric suffix. */
+class NameTable {
+  private readonly taken = new Set<string>();
+  reserve(name: string): void {
+    this.taken.add(name);
+  }
+  has(name: string): boolean {
+    return this.taken.has(name);
+  }
+  fresh(base: string): string {
+    let name = base;
+    for (let k = 1; this.taken.has(name); k++) name = `${base}_${k}`;
+    this.taken.add(name);
+    return name;
+  }
+}
+
+export class ExportContext implements LoweringContext {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  /** Graph outputs whose value already has another name: copied by an Identity at the end. */
+  private readonly pendingOutputs: { name: string; value: number }[] = [];
+  private readonly valueNames = new Map<number, string>();
+  private readonly outputValues = new Map<number, string>();
+  private readonly values = new NameTable();
+  private readonly nodeNames = new NameTable();
+  private readonly constants = new Map<string, string>();
+  private readonly dims = new Map<string, string>();
+  private readonly symbols = new Map<string, SymbolSource>();
+  private current: { base: string; count: number } | undefined;
+
+  constructor(
+    private readonly graph: Graph,
+    readonly opset: number,
+  ) {
+    for (const v of [...graph.inputs, ...graph.params]) {
+      if (this.values.has(v.name)) throw new Error(`ONNX export: the name '${v.name}' is used by two graph inputs or parameters`);
+      this.values.reserve(v.name);
+      this.valueNames.set(v.value, v.name);
+    }
+    for (const o of graph.outputs) {
+      if (this.values.has(o.name)) throw new Error(`ONNX export: output name '${o.name}' is also the name of an input, a parameter or another output`);
+      this.values.reserve(o.name);
+      if (this.valueNames.has(o.value) || this.outputValues.has(o.value)) this.pendingOutputs.push({ name: o.name, value: o.value });
+      else this.outputValues.set(o.value, o.name);
+    }
+    this.findSymbolSources();
+  }
+
+  /** For each symbol, the first graph input dimension (in input order, then axis order) it can be read from. */
+  private findSymbolSources(): void {
+    const linear: { symbol: string; source: SymbolSource }[] = [];
+    for (const input of this.graph.inputs) {
+      typeOf(this.graph, input.value).shape.forEach((d, axis) => {
+        if (!isSymbolic(d)) return;
+        const symbolTerms = d.terms.filter((t) => t.symbols.length > 0);
+        const constant = d.terms.find((t) => t.symbols.length === 0)?.coef ?? 0;
+        if (symbolTerms.length !== 1 || symbolTerms[0]!.symbols.length !== 1) return;
+        const [term] = symbolTerms as [{ coef: number; symbols: readonly string[] }];
+        const source = { input: input.name, axis, coef: term.coef, offset: constant };
+        // a plain symbol is preferred over a linear expression of it
+        if (term.coef === 1 && constant === 0) {
+          if (!this.symbols.has(term.symbols[0]!)) this.symbols.set(term.symbols[0]!, source);
+        } else linear.push({ symbol: term.symbols[0]!, source });
+      });
+    }
+    for (const { symbol, source } of linear) if (!this.symbols.has(symbol)) this.symbols.set(symbol, source);
+  }
+
+  /** Starts the ONNX nodes of one IR node: they are named after its module scope, op and index. */
+  beginNode(node: Node, index: number): void {
+    const scope = node.source?.scope;
+    this.current = { base: `${scope ? `${scope}/` : ''}${node.op}_${index}`, count: 0 };
+  }
+
+  endNode(): void {
+    this.current = undefined;
+  }
+
+  private nodeName(opType: string): string {
+    const c = this.current;
+    if (!c) return this.nodeNames.fresh(`shape/${opType}`);
+    c.count++;
+    return this.nodeNames.fresh(c.count === 1 ? c.base : `${c.base}/${opType}`);
+  }
+
+  private freshValue(): string {
+    return this.values.fresh(this.current ? `${this.current.base}/out` : 'shape');
+  }
+
+  /** The ONNX name of an IR value, assigned on first use. */
+  nameOf(value: number): string {
+    const known = this.valueNames.get(value) ?? this.outputValues.get(value);
+    if (known !== undefined) return known;
+    const name = this.values.fresh(`v${value}`);
+    this.valueNames.set(value, name);
+    return name;
+  }
+
+  isGraphOutput(value: number): boolean {
+    return this.outputValues.has(value);
+  }
+
+  input(node: Node, i: number): string {
+    const v = node.inputs[i];
+    if (v === undefined) throw new Error(`ONNX export: ${node.op} has no input ${i}`);
+    return v === null ? '' : this.nameOf(v);
+  }
+
+  output(node: Node, i = 0): string {
+    const v = node.outputs[i];
+    if (v === undefined) throw new Error(`ONNX export: ${node.op} has no output ${i}`);
+    return this.nameOf(v);
+  }
+
+  type(value: number): TensorType {
+    return typeOf(this.graph, value);
+  }
+
+  inputType(node: Node, i: number): TensorType {
+    const v = node.inputs[i];
+    if (v === undefined || v === null) throw new Error(`ONNX export: ${node.op} input ${i} is absent`);
+    return this.type(v);
+  }
+
+  emit(opType: string, inputs: readonly string[], attrs: Attrs = {}, output?: string): string {
+    const out = output ?? this.freshValue();
+    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    // trailing absent optional inputs are dropped; inner ones stay as ''
+    const ins = [...inputs];
+    while (ins.length > 0 && ins[ins.length - 1] === '') ins.pop();
+    this.nodes.push({ name: this.nodeName(opType), opType, input: ins, output: [out], ...(attribute_.length ? { attribute: attribute_ } : {}) });
+    return out;
+  }
+
+  alias(node: Node, name: string, i = 0): void {
+    const v = node.outputs[i]!;
+    if (this.outputValues.has(v) || this.valueNames.has(v)) this.emit('Identity', [name], {}, this.nameOf(v));
+    else this.valueNames.set(v, name);
+  }
+
+  constant(t: ConstTensor): string {
+    const bytes = tensorBytes(t);
+    const key = `${t.dtype}[${t.shape.join(',')}]:${Buffer.from(bytes).toString('base64')}`;
+    const known = this.constants.get(key);
+    if (known !== undefined) return known;
+    const name = this.values.fresh(`const_${this.constants.size}`);
+    this.constants.set(key, name);
+    this.initializers.push(tensorProto(name, t));
+    return name;
+  }
+
+  int64(values: readonly (number | bigint)[], shape: readonly number[] = [values.length]): string {
+    return this.constant({ dtype: 'int64', shape, data: BigInt64Array.from(values, (v) => BigInt(v)) });
+  }
+
+  dim(d: Dim): string {
+    if (!isSymbolic(d)) return this.int64([d]);
+    const key = dimToString(d);
+    const cached = this.dims.get(key);
+    if (cached !== undefined) return cached;
+    // sum of integer-coefficient monomials over a common denominator, then one exact division
+    const coefs = d.terms.map((t) => fraction(t.coef));
+    const den = coefs.reduce((l, c) => (l * c.den) / gcd(l, c.den), 1);
+    let sum: string | undefined;
+    let constant = 0;
+    d.terms.forEach((t, k) => {
+      const scaled = (coefs[k]!.num * den) / coefs[k]!.den;
+      if (t.symbols.length === 0) {
+        constant += scaled;
+        return;
+      }
+      const monomial = this.monomial(t.symbols);
+      const magnitude = Math.abs(scaled);
+      const term = magnitude === 1 ? monomial : this.withinShape(() => this.emit('Mul', [monomial, this.int64([magnitude])]));
+      if (sum === undefined) sum = scaled < 0 ? this.withinShape(() => this.emit('Neg', [term])) : term;
+      else sum = this.withinShape(() => this.emit(scaled < 0 ? 'Sub' : 'Add', [sum!, term]));
+    });
+    let result = sum!;
+    if (constant !== 0) result = this.withinShape(() => this.emit(constant < 0 ? 'Sub' : 'Add', [result, this.int64([Math.abs(constant)])]));
+    if (den !== 1) result = this.withinShape(() => this.emit('Div', [result, this.int64([den])]));
+    this.dims.set(key, result);
+    return result;
+  }
+
+  /** A product of symbols (with repeats), each read from a graph input's shape; cached by its text. */
+  private monomial(symbols: readonly string[]): string {
+    const key = symbols.join('*');
+    const cached = this.dims.get(key);
+    if (cached !== undefined) return cached;
+    let result: string;
+    if (symbols.length === 1) result = this.symbol(symbols[0]!);
+    else result = this.withinShape(() => this.emit('Mul', [this.monomial(symbols.slice(0, -1)), this.symbol(symbols[symbols.length - 1]!)]));
+    this.dims.set(key, result);
+    return result;
+  }
+
+  private symbol(name: string): string {
+    const cached = this.dims.get(name);
+    if (cached !== undefined) return cached;
+    const source = this.symbols.get(name);
+    if (!source) {
+      throw new Error(`ONNX export: the symbolic dim '${name}' is needed as a value, but no graph input has a dimension that determines it (give some input a dim '${name}')`);
+    }
+    let result = this.withinShape(() => this.emit('Shape', [source.input], { start: source.axis, end: source.axis + 1 }, this.values.fresh(`dim_${name}`)));
+    if (source.coef !== 1 || source.offset !== 0) {
+      // the input's size is coef*name + offset: name = (size - offset) * den / num
+      const { num, den } = fraction(source.coef);
+      if (source.offset !== 0) {
+        const off = fraction(source.offset);
+        if (off.den !== 1) throw new Error(`ONNX export: cannot read '${name}' from a dim with a fractional offset`);
+        result = this.withinShape(() => this.emit('Sub', [result, this.int64([off.num])]));
+      }
+      if (den !== 1) result = this.withinShape(() => this.emit('Mul', [result, this.int64([den])]));
+      if (num !== 1) result = this.withinShape(() => this.emit('Div', [result, this.int64([num])]));
+    }
+    this.dims.set(name, result);
+    return result;
+  }
+
+  /** Shape computations are shared across nodes, so they are named for what they compute, not the node that first asked. */
+  private withinShape<T>(body: () => T): T {
+    const saved = this.current;
+    this.current = undefined;
+    try {
+      return body();
+    } finally {
+      this.current = saved;
+    }
+  }
+
+  shape(dims: readonly Dim[], overrides: ReadonlyMap<number, number> = new Map()): string {
+    const fixed = dims.map((d, i) => overrides.get(i) ?? (isSymbolic(d) ? undefined : d));
+    if (fixed.every((d) => d !== undefined)) return this.int64(fixed as number[]);
+    // runs of known entries become one constant; each symbolic entry its runtime value
+    const parts: string[] = [];
+    let run: number[] = [];
+    fixed.forEach((d, i) => {
+      if (d !== undefined) run.push(d);
+      else {
+        if (run.length) parts.push(this.int64(run));
+        run = [];
+        parts.push(this.dim(dims[i]!));
+      }
+    });
+    if (run.length) parts.push(this.int64(run));
+    return this.emit('Concat', parts, { axis: 0 });
+  }
+
+  /** Graph outputs whose value already had a name get an Identity into the output name. */
+  finish(): void {
+    for (const { name, value } of this.pendingOutputs) this.emit('Identity', [this.nameOf(value)], {}, name);
+  }
+}

@@ -1,0 +1,131 @@
+/** Graph -> ONNX ModelProto: parameters as initializers named by their paths, one mapping per op, symbolic dims as dim_param. */
+import { endianness } from 'node:os';
+import { type Dim, dimToString, evaluateDim, type Graph, type HostTensor, shapeToString, sizeOf, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { ExportContext, tensorProto } from './context.ts';
+import { lowerNode } from './ops/index.ts';
+import { irVersionFor, type ModelProto, onnx, onnxDataType, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.ts';
+
+export interface OnnxExportOptions {
+  /** Parameter values by `state_dict` name; every parameter of the graph must be present with its shape. */
+  readonly weights: ReadonlyMap<string, HostTensor>;
+  /** Default-domain opset, 17 (the default) to 23. */
+  readonly opset?: number;
+  /** The graph's name in the model. */
+  readonly modelName?: string;
+  readonly docString?: string;
+  /** Write value_info (type and shape) for intermediate values; on by default. */
+  readonly valueInfo?: boolean;
+}
+
+export const PRODUCER_NAME = 'tessera';
+export const PRODUCER_VERSION = '0.1.0';
+export const DEFAULT_OPSET = 17;
+/** Protobuf messages cannot exceed 2 GiB; past this many initializer bytes the weights go to an external file. */
+export const EXTERNAL_DATA_THRESHOLD = Math.floor(1.8 * 2 ** 30);
+
+function typeProto(t: TensorType): TypeProto {
+  const dim = t.shape.map((d: Dim) => (typeof d === 'number' ? { dimValue: d } : { dimParam: dimToString(d) }));
+  return { tensorType: { elemType: onnxDataType(t.dtype), shape: { dim } } };
+}
+
+function valueInfo(name: string, t: TensorType): ValueInfoProto {
+  return { name, type: typeProto(t) };
+}
+
+/** The parameters' initializers, checked against the graph: a missing or misshapen weight names its key and both shapes. */
+function parameterInitializers(graph: Graph, weights: ReadonlyMap<string, HostTensor>): TensorProto[] {
+  const missing = graph.params.filter((p) => !weights.has(p.name)).map((p) => `'${p.name}' ${shapeToString(typeOf(graph, p.value).shape)}`);
+  if (missing.length > 0) {
+    throw new Error(`ONNX export: no weight for ${missing.length === 1 ? 'parameter' : 'parameters'} ${missing.join(', ')}`);
+  }
+  const none = new Map<string, number>();
+  return graph.params.map((p) => {
+    const expected = typeOf(graph, p.value);
+    const w = weights.get(p.name)!;
+    let shape: number[];
+    try {
+      shape = expected.shape.map((d) => evaluateDim(d, none));
+    } catch {
+      throw new Error(`ONNX export: parameter '${p.name}' has the symbolic shape ${shapeToString(expected.shape)}; parameters must have concrete shapes`);
+    }
+    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`ONNX export: weight '${p.name}' has shape [${w.shape.join(', ')}], but the parameter has shape [${shape.join(', ')}]`);
+    }
+    if (w.dtype !== expected.dtype) throw new Error(`ONNX export: weight '${p.name}' is ${w.dtype}, but the parameter is ${expected.dtype}`);
+    if (w.data.length !== sizeOf(shape)) {
+      throw new Error(`ONNX export: weight '${p.name}' of shape [${shape.join(', ')}] holds ${w.data.length} values, expected ${sizeOf(shape)}`);
+    }
+    return tensorProto(p.name, w);
+  });
+}
+
+/** The ModelProto of a graph: same graph and weights, same model, field for field. */
+export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): ModelProto {
+  if (endianness() !== 'LE') throw new Error('ONNX export: raw tensor data is little-endian; this machine is big-endian');
+  const opset = options.opset ?? DEFAULT_OPSET;
+  const irVersion = irVersionFor(opset);
+  const params = parameterInitializers(graph, options.weights);
+  const cx = new ExportContext(graph, opset);
+  graph.nodes.forEach((node, index) => {
+    cx.beginNode(node, index);
+    try {
+      lowerNode(node, cx);
+    } catch (e) {
+      const where = node.source ? ` (at ${sourceToString(node.source)})` : '';
+      throw new Error(`ONNX export of ${node.op} node ${index}${where}: ${(e as Error).message}`, { cause: e });
+    }
+    cx.endNode();
+  });
+  cx.finish();
+
+  const inputs = graph.inputs.map((i) => valueInfo(i.name, typeOf(graph, i.value)));
+  const outputs = graph.outputs.map((o) => valueInfo(o.name, typeOf(graph, o.value)));
+  const initializers = [...params, ...cx.initializers];
+  const intermediates: ValueInfoProto[] = [];
+  if (options.valueInfo ?? true) {
+    const known = new Set([...inputs, ...outputs, ...initializers].map((v) => v.name!));
+    for (const node of graph.nodes) {
+      for (const v of node.outputs) {
+        const name = cx.nameOf(v);
+        if (known.has(name)) continue;
+        known.add(name);
+        intermediates.push(valueInfo(name, typeOf(graph, v)));
+      }
+    }
+  }
+  return {
+    irVersion,
+    opsetImport: [{ domain: '', version: opset }],
+    producerName: PRODUCER_NAME,
+    producerVersion: PRODUCER_VERSION,
+    ...(options.docString ? { docString: options.docString } : {}),
+    graph: {
+      name: options.modelName ?? 'tessera',
+      node: cx.nodes,
+      initializer: initializers,
+      input: inputs,
+      output: outputs,
+      ...(intermediates.length ? { valueInfo: intermediates } : {}),
+    },
+  };
+}
+
+/** Bytes of tensor data held inline by a model's initializers. */
+export function initializerBytes(model: ModelProto): number {
+  return (model.graph?.initializer ?? []).reduce((sum, t) => sum + (t.rawData?.byteLength ?? 0), 0);
+}
+
+export function encodeModel(model: ModelProto): Uint8Array {
+  const bytes = onnx.ModelProto.encode(model).finish();
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The `.onnx` bytes of a graph. Models whose weights pass ~1.8 GiB need `exportOnnxFiles` with external data. */
+export function exportOnnx(graph: Graph, options: OnnxExportOptions): Uint8Array {
+  const model = exportOnnxModel(graph, options);
+  const total = initializerBytes(model);
+  if (total > EXTERNAL_DATA_THRESHOLD) {
+    throw new Error(`ONNX export: the initializers hold ${(total / 2 ** 30).toFixed(2)} GiB, too much for one protobuf message (2 GiB); use exportOnnxFiles, which writes them as external data`);
+  }
+  return encodeModel(model);
+}

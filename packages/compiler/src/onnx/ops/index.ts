@@ -1,0 +1,17 @@
+import type { Node, OpName } from '@tessera/graph-dsl';
+import type { LoweringContext } from '../context.ts';
+import { elementwiseOps } from './elementwise.ts';
+import { nnOps } from './nn.ts';
+import { reduceOps } from './reduce.ts';
+import { shapeOps } from './shape.ts';
+import { sourceOps } from './source.ts';
+import type { OnnxLowering, OnnxOpTable } from './types.ts';
+
+export type { OnnxLowering, OnnxOpTable } from './types.ts';
+
+/** The ONNX mapping of every IR op, by op name. */
+export const ONNX_OPS: OnnxOpTable = { ...elementwiseOps, ...shapeOps, ...reduceOps, ...nnOps, ...sourceOps };
+
+export function lowerNode(node: Node, cx: LoweringContext): void {
+  (ONNX_OPS[node.op] as OnnxLowering<OpName>)(node as never, cx);
+}

@@ -1,0 +1,46 @@
+/** MatMul, LayerNorm, Conv2d and Dropout (exported in inference form: the identity). */
+import { hostTensor, isSymbolic, normalizeAxis } from '@tessera/graph-dsl';
+import type { OnnxOpTable } from './types.ts';
+
+export const nnOps = {
+  MatMul: (node, cx) => {
+    cx.emit('MatMul', [cx.input(node, 0), cx.input(node, 1)], {}, cx.output(node));
+  },
+
+  /** LayerNormalization (opset 17) normalizes the axes from `axis` on; ONNX requires a scale, so an absent weight is ones. */
+  LayerNorm: (node, cx) => {
+    const x = cx.inputType(node, 0);
+    const axis = normalizeAxis(node.attrs.axis, x.shape.length);
+    let scale = cx.input(node, 1);
+    if (scale === '') {
+      const normalized = x.shape.slice(axis);
+      if (normalized.some(isSymbolic)) {
+        const shape = cx.emit('Shape', [cx.input(node, 0)], { start: axis });
+        scale = cx.emit('ConstantOfShape', [shape], { value: { tensor: hostTensor('float32', [1], [1]) } });
+      } else {
+        const ones = hostTensor('float32', normalized as number[]);
+        ones.data.fill(1);
+        scale = cx.constant(ones);
+      }
+    }
+    // an absent bias stays absent: B is optional in LayerNormalization
+    cx.emit('LayerNormalization', [cx.input(node, 0), scale, cx.input(node, 2)], { axis, epsilon: { float: node.attrs.eps } }, cx.output(node));
+  },
+
+  Conv2d: (node, cx) => {
+    const w = cx.inputType(node, 1);
+    const { strides, pads, dilations, groups } = node.attrs;
+    cx.emit(
+      'Conv',
+      [cx.input(node, 0), cx.input(node, 1), cx.input(node, 2)],
+      // ONNX pads are [x1_begin, x2_begin, x1_end, x2_end] = [top, left, bottom, right], as ours
+      { kernel_shape: w.shape.slice(2) as number[], strides, pads, dilations, group: groups },
+      cx.output(node),
+    );
+  },
+
+  /** Inference form: dropout is the identity, so no node is written. */
+  Dropout: (node, cx) => {
+    cx.alias(node, cx.input(node, 0));
+  },
+} satisfies Partial<OnnxOpTable>;

@@ -1,0 +1,104 @@
+/** Small models written in the DSL for the exporter's tests; together they use every IR op. */
+import { arange, cat, F, type Graph, Module, nn, type Tensor, trace, where } from '@tessera/graph-dsl';
+
+/** A transformer-style block: LayerNorm, Linear, exact GELU (erf), residual, softmax; dropout in between. */
+export class MlpBlock extends Module {
+  readonly norm = new nn.LayerNorm(8);
+  readonly fc1 = new nn.Linear(8, 16);
+  readonly drop = new nn.Dropout(0.1);
+  readonly fc2 = new nn.Linear(16, 8);
+  forward(x: Tensor<'float32', 3>) {
+    const h = this.drop.forward(F.gelu(this.fc1.forward(this.norm.forward(x))));
+    return x.add(this.fc2.forward(h)).softmax(-1);
+  }
+}
+
+export function mlpBlock(): Graph {
+  return trace(new MlpBlock(), { x: { dtype: 'float32', shape: ['B', 'T', 8] } });
+}
+
+/**
+ * Softmax over keys with a per-batch key length: positions from Range to the symbolic key count S,
+ * Less against the lengths, Where; a flatten to [B*T, S] and back, and an Expand of the mask, all
+ * with shapes only known at run time.
+ */
+export class MaskedSoftmax extends Module {
+  forward(scores: Tensor<'float32', 3>, lengths: Tensor<'int32', 1>) {
+    const S = scores.size(2);
+    const positions = arange(scores, S) as Tensor<'int32', 1>;
+    const mask = positions.reshape([1, 1, S]).lt(lengths.reshape(['B', 1, 1])) as Tensor<'bool', 3>;
+    const full = mask.expand(['B', 'T', S]);
+    const flat = where(full, scores, -1e9).reshape([-1, S]);
+    return flat.softmax(-1).reshape(['B', 'T', S]);
+  }
+}
+
+export function maskedSoftmax(): Graph {
+  return trace(new MaskedSoftmax(), { scores: { dtype: 'float32', shape: ['B', 'T', 'S'] }, lengths: { dtype: 'int32', shape: ['B'] } });
+}
+
+/** A strided, padded convolution followed by a grouped one without bias, then ReLU. */
+export class ConvNet extends Module {
+  readonly conv1 = new nn.Conv2d(4, 6, 3, { stride: 2, padding: 1 });
+  readonly conv2 = new nn.Conv2d(6, 6, [3, 2], { groups: 3, padding: [1, 0], bias: false });
+  forward(x: Tensor<'float32', 4>) {
+    return this.conv2.forward(this.conv1.forward(x).relu());
+  }
+}
+
+export function convNet(): Graph {
+  return trace(new ConvNet(), { x: { dtype: 'float32', shape: ['N', 4, 7, 9] } });
+}
+
+/** Data movement and reductions, each a named output. */
+export class Structural extends Module {
+  readonly table = new nn.Embedding(10, 6);
+  forward(x: Tensor<'float32', 3>, idx: Tensor<'int32', 1>) {
+    return {
+      rolled: x.roll([1, -2], [1, 2]),
+      rolledBatch: x.roll(-1, 0),
+      stepped: x.slice(2, 1, undefined, 2),
+      reversed: x.slice(1, -1, undefined, -1),
+      steppedBack: x.slice(2, 4, 0, -2),
+      window: x.slice(1, 1, 3),
+      gathered: x.gather(2, idx),
+      embedded: this.table.forward(idx),
+      broadcast: x.slice(1, 0, 1).expand([2, 'B', 4, 6]),
+      expandedBatch: x.sum(0, true).expand(['B', 4, 6]),
+      joined: cat([x, x.mul(2)], 1),
+      stacked: cat([x, x], 0),
+      sum: x.sum(2),
+      mean: x.mean([1, 2], true),
+      max: x.amax(1),
+      nothing: x.sum([]),
+      same: x,
+    };
+  }
+}
+
+export function structural(): Graph {
+  return trace(new Structural(), { x: { dtype: 'float32', shape: ['B', 4, 6] }, idx: { dtype: 'int32', shape: [3] } });
+}
+
+/** Every elementwise op, comparisons, logic, casts, and integer arithmetic. */
+export class Elementwise extends Module {
+  forward(x: Tensor<'float32', 2>, y: Tensor<'float32', 2>, k: Tensor<'int32', 2>) {
+    const pos = x.abs().add(0.5);
+    const big = x.gt(y);
+    const either = big.logicalOr(x.lt(0)).logicalAnd(y.ge(-0.5).logicalNot());
+    return {
+      unary: x.neg().add(pos.log()).add(pos.sqrt()).add(x.exp()).add(x.tanh()).add(x.relu()).add(x.sigmoid()).add(x.sin()).add(x.cos()).add(x.erf()),
+      binary: x.sub(y).mul(y).div(pos).add(pos.pow(y)).add(x.maximum(y)).add(x.minimum(y)).add(pos.pow(2)),
+      compare: where(either, x, y).add(x.eq(y).to('float32')).add(x.le(y).to('float32')).add(where(big, 1, 0)),
+      ints: k.mul(3).sub(k.abs()).add(k.neg()).add(x.mul(4).to('int32')).maximum(k.minimum(2)),
+      intCompare: k.eq(2).logicalOr(k.lt(-1)),
+      sigmoid: x.sigmoid(),
+    };
+  }
+}
+
+export function elementwise(): Graph {
+  return trace(new Elementwise(), { x: { dtype: 'float32', shape: ['R', 5] }, y: { dtype: 'float32', shape: ['R', 5] }, k: { dtype: 'int32', shape: ['R', 5] } });
+}
+
+export const TEST_MODELS = { mlpBlock, maskedSoftmax, convNet, structural, elementwise } as const;
