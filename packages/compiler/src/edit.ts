@@ -8,6 +8,8 @@ import {
   opDef,
   type Param,
   ShapeError,
+  SymDim,
+  type Dim,
   type SourceRef,
   type TensorType,
   typeToString,
@@ -143,4 +145,14 @@ export function producers(graph: Graph): Map<number, Node> {
   const map = new Map<number, Node>();
   for (const node of graph.nodes) for (const o of node.outputs) map.set(o, node);
   return map;
+}
+
+/** Applies `f` to every dim held in an attribute value (a dim, or a list of them); other values stay. */
+export function mapAttrDims(attrs: object, f: (d: Dim, where: string) => Dim): object {
+  const walk = (v: unknown, where: string): unknown => {
+    if (v instanceof SymDim) return f(v, where);
+    if (Array.isArray(v)) return v.some((x) => x instanceof SymDim || Array.isArray(x)) ? v.map((x, i) => walk(x, `${where}[${i}]`)) : v;
+    return v;
+  };
+  return Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, walk(v, k)]));
 }

@@ -1,7 +1,18 @@
+export { compile, defaultPipeline, type CompileOptions, type CompileResult } from './compile.ts';
 export { CompileError } from './errors.ts';
 export { type Pass, type PassContext, type PassStats, type RunOptions, type RunResult, runPasses, dumpTo, formatStats } from './pass.ts';
-export { GraphEditor, useCounts, producers, operandsToString } from './edit.ts';
+export { GraphEditor, useCounts, producers, operandsToString, mapAttrDims } from './edit.ts';
 export { verifyGraph } from './verify.ts';
+export {
+  COMMUTATIVE, ConstPattern, cst, type Match, op, OpPattern, type Pattern, type RewriteBuilder, type RewriteOptions, type Rule,
+  rewriteOnce, rewritePass, v, VarPattern,
+} from './rewrite.ts';
+export { bindShapes } from './passes/bind-shapes.ts';
+export { evalMode } from './passes/eval-mode.ts';
+export { algebraicSimplify, identityRules, movementRules } from './passes/algebraic-simplify.ts';
+export { constantFold, type ConstantFoldOptions } from './passes/constant-fold.ts';
+export { cse, attrsEqual } from './passes/cse.ts';
+export { dce } from './passes/dce.ts';
 export { type HostKernel, HOST_KERNELS, hasHostKernel, evaluateHost, erf, broadcastIndex, broadcastShape } from './host/index.ts';
 export { interpret, type InterpretOptions } from './host/interpret.ts';
 export * from './onnx/index.ts';

@@ -1,4 +1,5 @@
 import { type Dim, dimToString, evaluateDim, type Graph, type HostTensor, initialWeights, isSymbolic, type OpName, substitute, typeToString } from '@tessera/graph-dsl';
+import { mapAttrDims } from '../edit.ts';
 import { evaluateHost } from './index.ts';
 
 export interface InterpretOptions {
@@ -46,7 +47,7 @@ export function interpret(graph: Graph, inputs: Readonly<Record<string, HostTens
   for (const p of graph.params) bind(p.value, given.get(p.name) ?? initial.get(p.name)!, `parameter ${p.name}`);
   for (const node of graph.nodes) {
     const args = node.inputs.map((i) => (i === null ? null : values.get(i)!));
-    const outs = node.op === 'Dropout' ? [args[0]!] : evaluateHost(node.op as OpName, args, node.attrs as never);
+    const outs = node.op === 'Dropout' ? [args[0]!] : evaluateHost(node.op as OpName, args, mapAttrDims(node.attrs, (d) => evaluateDim(d, bindings)) as never);
     node.outputs.forEach((o, i) => bind(o, outs[i]!, `output of ${node.op} (%${o})`));
   }
   return Object.fromEntries(graph.outputs.map((o) => [o.name, values.get(o.value)!]));

@@ -1,0 +1,43 @@
+import type { Graph } from '@tessera/graph-dsl';
+import { type Pass, type PassStats, runPasses } from './pass.ts';
+import { algebraicSimplify } from './passes/algebraic-simplify.ts';
+import { bindShapes } from './passes/bind-shapes.ts';
+import { constantFold } from './passes/constant-fold.ts';
+import { cse } from './passes/cse.ts';
+import { dce } from './passes/dce.ts';
+import { evalMode } from './passes/eval-mode.ts';
+
+export interface CompileOptions {
+  /** Concrete sizes for some symbols ('B', 'H'); the rest stay symbolic. */
+  readonly bindings?: Readonly<Record<string, number>>;
+  /** 'eval' (the default) removes training-only ops; 'train' keeps them. */
+  readonly mode?: 'eval' | 'train';
+  /** Called with the IR before and after each pass (see `dumpTo`). */
+  readonly dump?: (stage: string, graph: Graph) => void;
+  /** Notes why rewrites did not apply, in the stats. */
+  readonly explain?: boolean;
+  /** Size cap of constant folding, in elements. */
+  readonly foldMaxElements?: number;
+}
+
+export interface CompileResult {
+  readonly graph: Graph;
+  readonly stats: readonly PassStats[];
+}
+
+/** The default pipeline: bind-shapes -> eval-mode (in eval mode) -> algebraic-simplify -> constant-fold -> cse -> dce. */
+export function defaultPipeline(options: CompileOptions = {}): Pass[] {
+  return [
+    bindShapes(options.bindings ?? {}),
+    ...((options.mode ?? 'eval') === 'eval' ? [evalMode()] : []),
+    algebraicSimplify(),
+    constantFold(options.foldMaxElements === undefined ? {} : { maxElements: options.foldMaxElements }),
+    cse(),
+    dce(),
+  ];
+}
+
+/** Compiles a traced graph with the default pipeline. */
+export function compile(graph: Graph, options: CompileOptions = {}): CompileResult {
+  return runPasses(graph, defaultPipeline(options), { ...(options.dump ? { dump: options.dump } : {}), explain: options.explain ?? false });
+}
