@@ -12,6 +12,8 @@ describe('symbolic dims', () => {
   it('divides by a symbol factor and by numbers', () => {
     expect(dimToString(divDims(parseDim('B*heads'), sym('heads')))).toBe('B');
     expect(() => divDims(parseDim('B+1'), sym('B'))).toThrow(/factor B/);
+    expect(dimToString(divDims(parseDim('100*B*Q'), parseDim('5*B*Q')))).toBe('20');
+    expect(() => divDims(parseDim('B*T'), parseDim('B*Q'))).toThrow(/factor Q/);
     expect(dimToString(mulDims(divDims(sym('H'), 2), 2))).toBe('H');
   });
   it('binds symbols and checks that the result is whole', () => {

@@ -91,21 +91,25 @@ export function mulDims(a: Dim, b: Dim): Dim {
 
 /**
  * Exact division. By a number it scales the coefficients (whether the result is whole is
- * checked when symbols are bound); by a single symbol it removes that factor from every term.
+ * checked when symbols are bound); by a monomial (a symbol, B*T) it removes those factors from every term.
  */
 export function divDims(a: Dim, b: Dim): Dim {
   if (typeof b === 'number') {
     if (b === 0) throw new Error(`cannot divide ${dimToString(a)} by 0`);
     return SymDim.of(termsOf(a).map((t) => ({ coef: t.coef / b, symbols: t.symbols })));
   }
-  if (b.terms.length === 1 && b.terms[0]!.symbols.length === 1) {
-    const [name] = b.terms[0]!.symbols as [string];
-    const coef = b.terms[0]!.coef;
+  if (b.terms.length === 1) {
+    // a monomial (heads, B*T, 5*B*Q): remove its symbols from every term
+    const { coef, symbols } = b.terms[0]!;
     return SymDim.of(
       termsOf(a).map((t) => {
-        const i = t.symbols.indexOf(name);
-        if (i < 0) throw new Error(`cannot divide ${dimToString(a)} by ${dimToString(b)}: not every term has the factor ${name}`);
-        return { coef: t.coef / coef, symbols: [...t.symbols.slice(0, i), ...t.symbols.slice(i + 1)] };
+        const rest = [...t.symbols];
+        for (const name of symbols) {
+          const i = rest.indexOf(name);
+          if (i < 0) throw new Error(`cannot divide ${dimToString(a)} by ${dimToString(b)}: not every term has the factor ${name}`);
+          rest.splice(i, 1);
+        }
+        return { coef: t.coef / coef, symbols: rest };
       }),
     );
   }
