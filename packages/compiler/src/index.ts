@@ -16,3 +16,4 @@ export { dce } from './passes/dce.ts';
 export { type HostKernel, HOST_KERNELS, hasHostKernel, evaluateHost, erf, broadcastIndex, broadcastShape } from './host/index.ts';
 export { interpret, type InterpretOptions } from './host/interpret.ts';
 export * from './onnx/index.ts';
+export { graphFlops, nodeFlops } from './analysis/cost.ts';
