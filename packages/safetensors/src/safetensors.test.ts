@@ -1,0 +1,108 @@
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { HostTensor } from '@tessera/graph-dsl';
+import { decodeSafetensors, encodeSafetensors, readSafetensorsFile, SafetensorsError, writeSafetensorsFile } from './index.ts';
+
+const f32 = (shape: number[], values: number[]): HostTensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
+const dir = mkdtempSync(path.join(tmpdir(), 'tessera-st-'));
+
+/** A file written by hand the way PyTorch-side writers lay it out, for dtypes Tessera never writes. */
+function handMade(entries: Record<string, { dtype: string; shape: number[]; bytes: number[] }>, headerOverride?: string): Uint8Array {
+  let offset = 0;
+  const header: Record<string, unknown> = {};
+  for (const [name, e] of Object.entries(entries)) {
+    header[name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.bytes.length] };
+    offset += e.bytes.length;
+  }
+  const json = new TextEncoder().encode(headerOverride ?? JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(Object.values(entries).flatMap((e) => e.bytes), 8 + json.length);
+  return out;
+}
+const i64 = (values: bigint[]) => [...new Uint8Array(BigInt64Array.from(values).buffer)];
+const u16 = (values: number[]) => [...new Uint8Array(Uint16Array.from(values).buffer)];
+const f64 = (values: number[]) => [...new Uint8Array(Float64Array.from(values).buffer)];
+
+describe('safetensors', () => {
+  it('round-trips float32, int32 and bool tensors, scalars, empty tensors and metadata', () => {
+    const tensors = new Map<string, HostTensor>([
+      ['w', f32([2, 3], [1, -2, 3.5, 0, 1e-8, -7])],
+      ['lens', { dtype: 'int32', shape: [2], data: Int32Array.of(3, -4) }],
+      ['mask', { dtype: 'bool', shape: [3], data: Uint8Array.of(1, 0, 1) }],
+      ['scalar', f32([], [2.5])],
+      ['empty', f32([0, 4], [])],
+    ]);
+    const { tensors: back, metadata } = decodeSafetensors(encodeSafetensors(tensors, { config: '{"a":1}' }));
+    expect(metadata).toEqual({ config: '{"a":1}' });
+    for (const [name, t] of tensors) {
+      expect(back.get(name)!.dtype).toBe(t.dtype);
+      expect(back.get(name)!.shape).toEqual(t.shape);
+      expect(Array.from(back.get(name)!.data)).toEqual(Array.from(t.data));
+    }
+  });
+
+  it('writes the same bytes whatever the insertion order', () => {
+    const a = encodeSafetensors(new Map([['x', f32([1], [1])], ['y', f32([1], [2])]]));
+    const b = encodeSafetensors(new Map([['y', f32([1], [2])], ['x', f32([1], [1])]]));
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    expect(new DataView(a.buffer).getBigUint64(0, true) % 8n).toBe(0n);
+  });
+
+  it("reads PyTorch's int64, float16, bfloat16, float64 and uint8", () => {
+    const bytes = handMade({
+      i64: { dtype: 'I64', shape: [2], bytes: i64([5n, -3n]) },
+      f16: { dtype: 'F16', shape: [3], bytes: u16([0x3c00, 0xc100, 0x7bff]) },
+      bf16: { dtype: 'BF16', shape: [1], bytes: u16([0x3fc0]) },
+      f64: { dtype: 'F64', shape: [1], bytes: f64([0.1]) },
+      u8: { dtype: 'U8', shape: [2], bytes: [200, 7] },
+    });
+    const { tensors } = decodeSafetensors(bytes);
+    expect(tensors.get('i64')).toMatchObject({ dtype: 'int32', data: Int32Array.of(5, -3) });
+    expect(Array.from(tensors.get('f16')!.data)).toEqual([1, -2.5, 65504]);
+    expect(Array.from(tensors.get('bf16')!.data)).toEqual([1.5]);
+    expect(tensors.get('f64')!.data[0]).toBeCloseTo(0.1, 7);
+    expect(Array.from(tensors.get('u8')!.data)).toEqual([200, 7]);
+  });
+
+  const bad: [string, Uint8Array, RegExp][] = [
+    ['too short', Uint8Array.of(1, 2), /fewer than the 8-byte header length/],
+    ['a header longer than the file', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 100n, true); return b; })(), /header length 100 is larger than the 8 bytes after it/],
+    ['a header that is not JSON', handMade({}, '{not json'), /header is not valid JSON/],
+    ['a header that is not an object', handMade({}, '[1, 2]'), /header is not a JSON object/],
+    ['an unknown dtype', handMade({ x: { dtype: 'C64', shape: [1], bytes: [0, 0, 0, 0, 0, 0, 0, 0] } }), /tensor 'x' has dtype "C64"; expected one of F32/],
+    ['a missing shape', handMade({}, '{"x": {"dtype": "F32", "data_offsets": [0, 0]}}'), /tensor 'x' has no valid shape/],
+    ['offsets outside the data', handMade({}, '{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'), /tensor 'x' has data_offsets \[0, 4\] outside the 0 data bytes/],
+    ['offsets that do not match the shape', handMade({ x: { dtype: 'F32', shape: [2], bytes: [0, 0, 0, 0] } }), /tensor 'x' F32\[2\] needs 8 bytes, its data_offsets span 4/],
+    ['an int64 beyond int32', handMade({ n: { dtype: 'I64', shape: [1], bytes: i64([2n ** 40n]) } }), /tensor 'n' holds 1099511627776 at index 0, outside the int32 range/],
+  ];
+  for (const [what, bytes, message] of bad) {
+    it(`rejects ${what}, naming the file`, () => {
+      expect(() => decodeSafetensors(bytes, 'weights.safetensors')).toThrow(SafetensorsError);
+      expect(() => decodeSafetensors(bytes, 'weights.safetensors')).toThrow(/weights\.safetensors/);
+      expect(() => decodeSafetensors(bytes, 'weights.safetensors')).toThrow(message);
+    });
+  }
+
+  it('says when a file is missing, empty-named or a directory', () => {
+    expect(() => readSafetensorsFile(path.join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: no such file/);
+    expect(() => readSafetensorsFile('')).toThrow(/empty path/);
+    expect(() => readSafetensorsFile(dir)).toThrow(/is a directory/);
+    writeFileSync(path.join(dir, 'junk.safetensors'), 'junk');
+    expect(() => readSafetensorsFile(path.join(dir, 'junk.safetensors'))).toThrow(/junk\.safetensors is not a valid safetensors file/);
+  });
+
+  it('writes files whole or not at all', () => {
+    const file = path.join(dir, 'out.safetensors');
+    writeSafetensorsFile(file, { x: f32([2], [1, 2]) });
+    expect(Array.from(readSafetensorsFile(file).tensors.get('x')!.data)).toEqual([1, 2]);
+    const broken = path.join(dir, 'broken.safetensors');
+    expect(() => writeSafetensorsFile(broken, { x: f32([3], [1, 2]) })).toThrow(/tensor 'x' has 2 values but shape \[3\] holds 3/);
+    expect(existsSync(broken)).toBe(false);
+    expect(() => writeSafetensorsFile(path.join(dir, 'missing-dir', 'x.safetensors'), { x: f32([1], [1]) })).toThrow(/its directory does not exist/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
