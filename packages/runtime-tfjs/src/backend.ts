@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { bridgeMissingWasmKernels } from './wasm_bridge.ts';
 
 export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendName;
@@ -81,6 +82,7 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
       if (failure) return failure;
     } else if (name === 'wasm') {
       setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
+      bridgeMissingWasmKernels();
     }
     const ok = await tf.setBackend(TFJS_NAME[name]);
     if (!ok) return 'it failed to initialize';

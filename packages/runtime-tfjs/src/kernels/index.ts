@@ -1,6 +1,7 @@
 import * as elementwise from './elementwise.ts';
 import * as structural from './structural.ts';
 import type { KernelTable } from './types.ts';
+import './gradients.ts';
 
 export type { Kernel, KernelContext, KernelTable } from './types.ts';
 export { matMul } from './structural.ts';

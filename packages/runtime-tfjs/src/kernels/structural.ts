@@ -18,25 +18,35 @@ function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
 
 /**
  * Batched matmul, optionally with transposed operands and a bias on the last axis (nn.Linear),
- * with NumPy broadcasting of the batch dims. tfjs flattens the batch dims of
- * each operand into one, which is right when they already agree or one side has a single
- * batch; otherwise the smaller side is broadcast first.
+ * with NumPy broadcasting of the batch dims. tfjs's BatchMatMul flattens each side's batch
+ * dims and its gradient does not sum over a broadcast batch, so the operands are brought to
+ * one batch shape first: a batched `a` against an unbatched `b` (x @ W) is folded into one 2-D
+ * matmul, which is also the fastest call; other mismatched batches are broadcast explicitly
+ * (tf.broadcastTo's gradient sums back).
  */
 export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false, bias?: tf.Tensor): tf.Tensor {
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
   const batch = broadcastShape(batchA, batchB);
-  const [nA, nB, n] = [sizeOf(batchA), sizeOf(batchB), sizeOf(batch)];
-  let [x, y] = [a, b];
-  if (!(nA === 1 || nB === 1 || (nA === n && nB === n))) {
-    if (nA !== n) x = tf.broadcastTo(a, [...batch, ...a.shape.slice(-2)]);
-    if (nB !== n) y = tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]);
+  const [m, n] = [a.shape[a.rank - (transposeA ? 1 : 2)]!, b.shape[b.rank - (transposeB ? 2 : 1)]!];
+  if (sameShape(batchA, batchB)) return matMul2(a, b, transposeA, transposeB, bias);
+  if (sizeOf(batchB) === 1 && !transposeA) {
+    const k = a.shape[a.rank - 1]!;
+    const flat = matMul2(tf.reshape(a, [-1, k]), tf.reshape(b, b.shape.slice(-2)), false, transposeB, bias);
+    return tf.reshape(flat, [...batch, m, n]);
   }
-  if (!bias) return tf.matMul(x, y, transposeA, transposeB);
+  const x = sameShape(batchA, batch) ? a : tf.broadcastTo(a, [...batch, ...a.shape.slice(-2)]);
+  const y = sameShape(batchB, batch) ? b : tf.broadcastTo(b, [...batch, ...b.shape.slice(-2)]);
+  return matMul2(x, y, transposeA, transposeB, bias);
+}
+
+/** Operands with one batch shape. */
+function matMul2(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, bias?: tf.Tensor): tf.Tensor {
+  if (!bias) return tf.matMul(a, b, transposeA, transposeB);
   // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at wrong offsets once a transpose or a
   // batch is involved (tested in kernels.test.ts), so there the bias is a separate add.
-  if (tf.getBackend() === 'wasm') return tf.add(tf.matMul(x, y, transposeA, transposeB), bias);
-  return tf.fused.matMul({ a: x, b: y, transposeA, transposeB, bias });
+  if (tf.getBackend() === 'wasm') return tf.add(tf.matMul(a, b, transposeA, transposeB), bias);
+  return tf.fused.matMul({ a, b, transposeA, transposeB, bias });
 }
 
 export const MatMul: Kernel<'MatMul'> = ([a, b]) => [matMul(a!, b!)];
