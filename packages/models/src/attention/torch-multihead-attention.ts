@@ -1,4 +1,5 @@
 import { F, Module, nn, Parameter, type Tensor, where } from '@tessera/graph-dsl';
+import { ConfigError } from '../config.ts';
 
 export interface MultiheadAttentionOptions {
   readonly dropout?: number;
