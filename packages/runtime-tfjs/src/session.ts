@@ -201,26 +201,12 @@ export class Session {
   #execute(env: Map<number, tf.Tensor>, bindings: Bindings, free: boolean, only?: readonly number[]): Record<string, tf.Tensor> {
     const ctx: KernelContext = { bindings, training: this.mode === 'train', nextSeed: this.#nextSeed };
     const external = new Set(env.values());
-    for (const step of this.plan.steps) {
-      const args = step.inputs.map((v) => (v === null ? undefined : env.get(v))) as tf.Tensor[];
-      let outs: tf.Tensor[];
-      try {
-        outs = tf.tidy(() => step.run(args, ctx));
-      } catch (e) {
-        throw new Error(`${step.label}${step.source ? ` at ${sourceToString(step.source)}` : ''} failed on ${args.map((a) => (a ? `${a.dtype} [${a.shape.join(', ')}]` : '_')).join(', ')}: ${(e as Error).message}`, { cause: e });
-      }
-      step.outputs.forEach((v, k) => {
-        // A kernel returns new tensors; a returned operand is cloned so that freeing stays exact.
-        const t = args.includes(outs[k]!) ? tf.clone(outs[k]!) : outs[k]!;
-        if (this.#checkShapes) this.#check(step, v, t, bindings);
-        env.set(v, t);
-      });
-      if (free) {
-        for (const v of step.free) {
-          env.get(v)!.dispose();
-          env.delete(v);
-        }
-      }
+    try {
+      this.#steps(env, ctx, bindings, free);
+    } catch (e) {
+      // A failed run frees what it made so far (under the tape, the caller's tidy does).
+      if (free) tf.dispose([...env.values()].filter((t) => !external.has(t)));
+      throw e;
     }
     const result: Record<string, tf.Tensor> = {};
     const handed = new Set<tf.Tensor>();
@@ -232,6 +218,29 @@ export class Session {
       handed.add(t);
     }
     return result;
+  }
+
+  #steps(env: Map<number, tf.Tensor>, ctx: KernelContext, bindings: Bindings, free: boolean): void {
+    for (const step of this.plan.steps) {
+      const args = step.inputs.map((v) => (v === null ? undefined : env.get(v))) as tf.Tensor[];
+      let outs: tf.Tensor[];
+      try {
+        outs = tf.tidy(() => step.run(args, ctx));
+      } catch (e) {
+        throw new Error(`${step.label}${step.source ? ` at ${sourceToString(step.source)}` : ''} failed on ${args.map((a) => (a ? `${a.dtype} [${a.shape.join(', ')}]` : '_')).join(', ')}: ${(e as Error).message}`, { cause: e });
+      }
+      step.outputs.forEach((v, k) => {
+        // A kernel returns new tensors; a returned operand is cloned so that freeing stays exact.
+        env.set(v, args.includes(outs[k]!) ? tf.clone(outs[k]!) : outs[k]!);
+      });
+      if (this.#checkShapes) for (const v of step.outputs) this.#check(step, v, env.get(v)!, bindings);
+      if (free) {
+        for (const v of step.free) {
+          env.get(v)!.dispose();
+          env.delete(v);
+        }
+      }
+    }
   }
 
   #check(step: Plan['steps'][number], value: number, t: tf.Tensor, bindings: Bindings): void {
