@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportOnnx, graphFlops } from '@tessera/compiler';
 import { evaluateDim } from '@tessera/graph-dsl';
-import { initBackend, Session } from '@tessera/runtime-tfjs';
+import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { prepareModel } from '../src/model.ts';
 import { maxAbsDiff, randomInputs } from '../src/random-inputs.ts';
@@ -16,8 +16,8 @@ import { medianMs, table } from './measure.ts';
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 
-const backend = await initBackend('auto', say);
-say(`tfjs backend: ${backend}\n`);
+const { name: backend, reason } = await initBackendInfo('auto');
+say(`tfjs backend: ${reason}\n`);
 
 // Matmul throughput for scale.
 const N = 1024;

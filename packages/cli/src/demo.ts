@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportOnnx } from '@tessera/compiler';
 import { printGraph, typeToString } from '@tessera/graph-dsl';
-import { initBackend, Session } from '@tessera/runtime-tfjs';
+import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { prepareModel } from './model.ts';
 import { runOnnxRuntime } from './onnxruntime.ts';
 import { maxAbsDiff, randomInputs } from './random-inputs.ts';
@@ -25,7 +25,8 @@ if (process.argv.includes('--dump')) say(printGraph(model.graph));
 
 const bindings = new Map([['B', 3], ['L', 5], ['S', 7]]);
 const inputs = randomInputs(model.graph, bindings, 1);
-const backend = await initBackend('auto', (line) => say(`   ${line}`));
+const { name: backend, reason } = await initBackendInfo('auto');
+say(`   ${reason}`);
 const session = await Session.create(model.graph, { weights: model.weights });
 const tfjsOut = await session.run(inputs);
 session.dispose();

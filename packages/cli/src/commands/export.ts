@@ -2,7 +2,7 @@ import { exportOnnxFiles } from '@tessera/compiler';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
 
-export function exportCommand(args: Args): string {
+export async function exportCommand(args: Args): Promise<string> {
   expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera export needs a MODEL (see tessera list)');
@@ -11,7 +11,7 @@ export function exportCommand(args: Args): string {
   const opset = Number(opsetText);
   if (!Number.isInteger(opset) || opset < 17) throw new UsageError(`--opset ${opsetText}: Tessera exports opset 17 or later`);
   const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'));
-  const written = exportOnnxFiles(model.graph, { weights: model.weights, path, opset, externalData: flag(args, 'external-data') });
+  const written = await exportOnnxFiles(model.graph, { weights: model.weights, path, opset, externalData: flag(args, 'external-data') });
   const inputs = model.graph.inputs.map((i) => i.name).join(', ');
-  return `wrote ${written.join(' and ')} (${model.entry.name}, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
+  return `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.entry.name}, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
 }

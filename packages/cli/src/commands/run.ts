@@ -1,6 +1,6 @@
 import { exportOnnx } from '@tessera/compiler';
 import { bindInputs, type HostTensor, typeToString } from '@tessera/graph-dsl';
-import { type BackendName, initBackend, Session } from '@tessera/runtime-tfjs';
+import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
@@ -28,14 +28,15 @@ export async function runCommand(args: Args, log: (line: string) => void): Promi
     outputs = await runOnnxRuntime(exportOnnx(model.graph, { weights: model.weights }), inputs);
     used = 'onnxruntime-node (CPU)';
   } else {
-    const selected: BackendName = await initBackend(backend, log);
+    const selected = await initBackendInfo(backend);
+    log(selected.reason);
     const session = await Session.create(model.graph, { weights: model.weights });
     try {
       outputs = await session.run(inputs);
     } finally {
       session.dispose();
     }
-    used = `tfjs ${selected}`;
+    used = `tfjs ${selected.name}`;
   }
   writeSafetensorsFile(outputPath, new Map(Object.entries(outputs)), { model: name, backend: used });
   const described = Object.entries(outputs).map(([k, t]) => `${k} ${typeToString({ dtype: t.dtype, shape: t.shape })}`);
