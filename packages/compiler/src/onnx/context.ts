@@ -3,6 +3,7 @@
  * so far, a cache of constants, and the materialization of symbolic dims as runtime values.
  * Op mappings (ops/*.ts) see it through `LoweringContext`.
  */
+import { createHash } from 'node:crypto';
 import { type Dim, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
 import { type AttributeProto, type NodeProto, onnx, onnxDataType, type OnnxDType, type TensorProto } from './proto.ts';
 
@@ -222,7 +223,7 @@ export class ExportContext implements LoweringContext {
 
   constant(t: ConstTensor): string {
     const bytes = tensorBytes(t);
-    const key = `${t.dtype}[${t.shape.join(',')}]:${Buffer.from(bytes).toString('base64')}`;
+    const key = `${t.dtype}[${t.shape.join(',')}]:${createHash('sha256').update(bytes).digest('hex')}`;
     const known = this.constants.get(key);
     if (known !== undefined) return known;
     const name = this.values.fresh(`const_${this.constants.size}`);

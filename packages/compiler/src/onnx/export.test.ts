@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { arange, type Graph, type HostTensor, Module, OPS, type Tensor, trace } from '@tessera/graph-dsl';
-import { exportOnnx, exportOnnxModel, irVersionFor, ONNX_OPS, onnx } from './index.ts';
+import { encodeModel, exportOnnx, exportOnnxModel, irVersionFor, ONNX_OPS, onnx } from './index.ts';
 import { maskedSoftmax, mlpBlock, structural, TEST_MODELS } from './test-models.ts';
 import type { OnnxTypes } from './proto.ts';
-import { checkOnnx, maxAbsDiff, randomTensor, randomWeights, runOnnx } from './test-support.ts';
+import { checkOnnx, hasPythonOnnx, maxAbsDiff, randomTensor, randomWeights, runOnnx } from './test-support.ts';
 
 /** The decoded model, its graph typed with the generated classes (arrays present, never null). */
 function decode(bytes: Uint8Array): OnnxTypes.ModelProto & { graph: OnnxTypes.GraphProto } {
@@ -85,6 +85,13 @@ describe('exportOnnx', () => {
       const graph = make();
       expect(checkOnnx(exportOnnx(graph, { weights: randomWeights(graph, 1) })), name).toBeUndefined();
     }
+  });
+
+  it('has a checker helper that does reject an invalid model', () => {
+    const model = exportOnnxModel(mlpBlock(), { weights: randomWeights(mlpBlock(), 1) });
+    const broken = { ...model, graph: { ...model.graph, node: [...model.graph!.node!, { opType: 'NoSuchOp', input: ['x'], output: ['y'] }] } };
+    const message = checkOnnx(encodeModel(broken));
+    if (hasPythonOnnx()) expect(message).toMatch(/NoSuchOp/);
   });
 
   describe('errors', () => {
