@@ -5,4 +5,5 @@ export * from './attention/multihead-attention.ts';
 export * from './attention/nadaraya-watson.ts';
 export * from './attention/torch-multihead-attention.ts';
 export * from './config.ts';
+export * from './entry.ts';
 export * from './catalog.ts';
