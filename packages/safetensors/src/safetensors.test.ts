@@ -45,6 +45,23 @@ describe('safetensors', () => {
     }
   });
 
+  it('round-trips a plain record and keeps every tensor aligned to its element size', () => {
+    const bytes = encodeSafetensors({ a: { dtype: 'bool', shape: [3], data: Uint8Array.of(2, 0, 1) }, b: f32([2], [0.5, -1]) });
+    const { tensors } = decodeSafetensors(bytes);
+    expect(Array.from(tensors.get('a')!.data)).toEqual([1, 0, 1]);
+    expect(Array.from(tensors.get('b')!.data)).toEqual([0.5, -1]);
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    expect(header.b.data_offsets).toEqual([0, 8]);
+    expect(header.a.data_offsets).toEqual([8, 11]);
+  });
+
+  it('refuses tensors it cannot write, naming the tensor', () => {
+    expect(() => encodeSafetensors({ x: { dtype: 'float64', shape: [1], data: Float32Array.of(1) } as unknown as HostTensor })).toThrow(/tensor 'x' has dtype "float64"; expected one of float32, int32, bool/);
+    expect(() => encodeSafetensors({ __metadata__: f32([1], [1]) })).toThrow(/'__metadata__' is reserved/);
+    expect(() => encodeSafetensors({ x: f32([1], [1]) }, { epoch: 3 as unknown as string })).toThrow(SafetensorsError);
+  });
+
   it('writes the same bytes whatever the insertion order', () => {
     const a = encodeSafetensors(new Map([['x', f32([1], [1])], ['y', f32([1], [2])]]));
     const b = encodeSafetensors(new Map([['y', f32([1], [2])], ['x', f32([1], [1])]]));
@@ -56,14 +73,23 @@ describe('safetensors', () => {
     const bytes = handMade({
       i64: { dtype: 'I64', shape: [2], bytes: i64([5n, -3n]) },
       f16: { dtype: 'F16', shape: [3], bytes: u16([0x3c00, 0xc100, 0x7bff]) },
-      bf16: { dtype: 'BF16', shape: [1], bytes: u16([0x3fc0]) },
+      bf16: { dtype: 'BF16', shape: [4], bytes: u16([0x3fc0, 0x3f80, 0xc020, 0x477f]) },
+      i8: { dtype: 'I8', shape: [2], bytes: [0xff, 0x7f] },
+      i16: { dtype: 'I16', shape: [1], bytes: u16([0x8000]) },
+      f16more: { dtype: 'F16', shape: [4], bytes: u16([0x0001, 0x8000, 0xfc00, 0x3555]) },
       f64: { dtype: 'F64', shape: [1], bytes: f64([0.1]) },
       u8: { dtype: 'U8', shape: [2], bytes: [200, 7] },
     });
     const { tensors } = decodeSafetensors(bytes);
     expect(tensors.get('i64')).toMatchObject({ dtype: 'int32', data: Int32Array.of(5, -3) });
     expect(Array.from(tensors.get('f16')!.data)).toEqual([1, -2.5, 65504]);
-    expect(Array.from(tensors.get('bf16')!.data)).toEqual([1.5]);
+    expect(Array.from(tensors.get('bf16')!.data)).toEqual([1.5, 1, -2.5, 65280]);
+    expect(Array.from(tensors.get('i8')!.data)).toEqual([-1, 127]);
+    expect(Array.from(tensors.get('i16')!.data)).toEqual([-32768]);
+    const [tiny, negZero, negInf, third] = Array.from(tensors.get('f16more')!.data);
+    expect([tiny, negZero, negInf]).toEqual([2 ** -24, -0, -Infinity]);
+    expect(third).toBeCloseTo(1 / 3, 3);
+    for (const t of tensors.values()) expect(t.data.byteOffset).toBe(0);
     expect(tensors.get('f64')!.data[0]).toBeCloseTo(0.1, 7);
     expect(Array.from(tensors.get('u8')!.data)).toEqual([200, 7]);
   });
@@ -74,10 +100,18 @@ describe('safetensors', () => {
     ['a header that is not JSON', handMade({}, '{not json'), /header is not valid JSON/],
     ['a header that is not an object', handMade({}, '[1, 2]'), /header is not a JSON object/],
     ['an unknown dtype', handMade({ x: { dtype: 'C64', shape: [1], bytes: [0, 0, 0, 0, 0, 0, 0, 0] } }), /tensor 'x' has dtype "C64"; expected one of F32/],
-    ['a missing shape', handMade({}, '{"x": {"dtype": "F32", "data_offsets": [0, 0]}}'), /tensor 'x' has no valid shape/],
+    ['a header that is not UTF-8', (() => { const b = handMade({}, '{"?": 1}'); b[10] = 0xff; return b; })(), /header is not valid JSON \(or not UTF-8\)/],
+    ['a tensor entry that is not an object', handMade({}, '{"x": 3}'), /tensor 'x' is a number; expected an object with dtype, shape and data_offsets/],
+    ['a missing dtype', handMade({}, '{"x": {"shape": [0], "data_offsets": [0, 0]}}'), /tensor 'x' has no dtype; expected/],
+    ['a missing shape', handMade({}, '{"x": {"dtype": "F32", "data_offsets": [0, 0]}}'), /tensor 'x' has no shape; expected/],
+    ['missing data_offsets', handMade({}, '{"x": {"dtype": "F32", "shape": [0]}}'), /tensor 'x' has no data_offsets; expected/],
+    ['a bad shape', handMade({}, '{"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}'), /tensor 'x' has shape \[-1\]; expected a list of non-negative integers/],
+    ['bad data_offsets', handMade({}, '{"x": {"dtype": "F32", "shape": [0], "data_offsets": [0]}}'), /tensor 'x' has data_offsets \[0\]; expected \[begin, end\]/],
+    ['metadata that is not strings', handMade({}, '{"__metadata__": {"epoch": 3}}'), /__metadata__ 'epoch' is a number; expected a string/],
     ['offsets outside the data', handMade({}, '{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'), /tensor 'x' has data_offsets \[0, 4\] outside the 0 data bytes/],
     ['offsets that do not match the shape', handMade({ x: { dtype: 'F32', shape: [2], bytes: [0, 0, 0, 0] } }), /tensor 'x' F32\[2\] needs 8 bytes, its data_offsets span 4/],
     ['an int64 beyond int32', handMade({ n: { dtype: 'I64', shape: [1], bytes: i64([2n ** 40n]) } }), /tensor 'n' holds 1099511627776 at index 0, outside the int32 range/],
+    ['a huge int64, reported exactly', handMade({ n: { dtype: 'I64', shape: [2], bytes: i64([0n, -(2n ** 62n) - 1n]) } }), /tensor 'n' holds -4611686018427387905 at index 1, outside the int32 range/],
   ];
   for (const [what, bytes, message] of bad) {
     it(`rejects ${what}, naming the file`, () => {
@@ -90,6 +124,7 @@ describe('safetensors', () => {
   it('says when a file is missing, empty-named or a directory', () => {
     expect(() => readSafetensorsFile(path.join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: no such file/);
     expect(() => readSafetensorsFile('')).toThrow(/empty path/);
+    expect(() => writeSafetensorsFile('', {})).toThrow(/empty path/);
     expect(() => readSafetensorsFile(dir)).toThrow(/is a directory/);
     writeFileSync(path.join(dir, 'junk.safetensors'), 'junk');
     expect(() => readSafetensorsFile(path.join(dir, 'junk.safetensors'))).toThrow(/junk\.safetensors is not a valid safetensors file/);
@@ -100,7 +135,10 @@ describe('safetensors', () => {
     writeSafetensorsFile(file, { x: f32([2], [1, 2]) });
     expect(Array.from(readSafetensorsFile(file).tensors.get('x')!.data)).toEqual([1, 2]);
     const broken = path.join(dir, 'broken.safetensors');
-    expect(() => writeSafetensorsFile(broken, { x: f32([3], [1, 2]) })).toThrow(/tensor 'x' has 2 values but shape \[3\] holds 3/);
+    expect(() => writeSafetensorsFile(broken, { x: f32([3], [1, 2]) })).toThrow(/cannot write .*broken\.safetensors: tensor 'x' has 2 values but shape \[3\] holds 3/);
+    writeSafetensorsFile(file, { y: f32([1], [3]) });
+    expect(() => writeSafetensorsFile(file, { y: f32([2], [3]) })).toThrow(SafetensorsError);
+    expect(Array.from(readSafetensorsFile(file).tensors.get('y')!.data)).toEqual([3]);
     expect(existsSync(broken)).toBe(false);
     expect(() => writeSafetensorsFile(path.join(dir, 'missing-dir', 'x.safetensors'), { x: f32([1], [1]) })).toThrow(/its directory does not exist/);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);

@@ -17,13 +17,20 @@ export interface Decoded {
 
 type Reader = (view: DataView, offset: number) => number;
 
+/** Thrown by the I64 reader; `readTensor` turns it into an error naming the tensor and the exact value. */
+class OutsideInt32 {
+  constructor(readonly value: bigint) {}
+}
+
+const bf16Scratch = new DataView(new ArrayBuffer(4));
+
 /** Each stored dtype: its size, how to read one element, and the Tessera dtype it becomes. */
 const STORED: Readonly<Record<string, { size: number; read: Reader; as: DType }>> = {
   F32: { size: 4, read: (v, o) => v.getFloat32(o, true), as: 'float32' },
   F64: { size: 8, read: (v, o) => v.getFloat64(o, true), as: 'float32' },
   F16: { size: 2, read: (v, o) => halfToFloat(v.getUint16(o, true)), as: 'float32' },
-  BF16: { size: 2, read: (v, o) => new Float32Array(new Uint32Array([v.getUint16(o, true) << 16]).buffer)[0]!, as: 'float32' },
-  I64: { size: 8, read: (v, o) => Number(v.getBigInt64(o, true)), as: 'int32' },
+  BF16: { size: 2, read: (v, o) => (bf16Scratch.setUint32(0, v.getUint16(o, true) << 16), bf16Scratch.getFloat32(0)), as: 'float32' },
+  I64: { size: 8, read: (v, o) => readI64(v.getBigInt64(o, true)), as: 'int32' },
   I32: { size: 4, read: (v, o) => v.getInt32(o, true), as: 'int32' },
   I16: { size: 2, read: (v, o) => v.getInt16(o, true), as: 'int32' },
   I8: { size: 1, read: (v, o) => v.getInt8(o), as: 'int32' },
@@ -38,6 +45,11 @@ const WRITTEN: Readonly<Record<DType, { name: string; size: number }>> = {
   bool: { name: 'BOOL', size: 1 },
 };
 
+function readI64(value: bigint): number {
+  if (value < -2147483648n || value > 2147483647n) throw new OutsideInt32(value);
+  return Number(value);
+}
+
 function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
@@ -47,90 +59,134 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+const EXPECTED_HEADER = 'expected a JSON object mapping each tensor name to {"dtype", "shape", "data_offsets"}';
+
 export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Decoded {
   const fail = (what: string): never => {
     throw new SafetensorsError(`${source} is not a valid safetensors file: ${what}`);
   };
-  if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length`);
+  if (bytes.length < 8) fail(`it has ${bytes.length} bytes, fewer than the 8-byte header length every safetensors file starts with`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) fail(`the header length ${headerLength} is larger than the ${bytes.length - 8} bytes after it`);
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(bytes.length - 8)) fail(`the header length ${declared} is larger than the ${bytes.length - 8} bytes after it; expected at most ${bytes.length - 8}`);
+  const headerLength = Number(declared);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
   } catch {
-    fail('the header is not valid JSON');
+    fail(`the header is not valid JSON (or not UTF-8); ${EXPECTED_HEADER}`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
+  if (!isObject(header)) fail(`the header is not a JSON object but ${kindOf(header)}; ${EXPECTED_HEADER}`);
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const tensors = new Map<string, HostTensor>();
-  let metadata: Record<string, string> = {};
+  const metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = Object.fromEntries(Object.entries((entry ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      if (!isObject(entry)) fail(`__metadata__ is ${kindOf(entry)}; expected an object of strings`);
+      for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+        if (typeof value !== 'string') fail(`__metadata__ '${key}' is ${kindOf(value)}; expected a string`);
+        Object.defineProperty(metadata, key, { value, enumerable: true, writable: true, configurable: true });
+      }
       continue;
     }
+    if (!isObject(entry)) fail(`tensor '${name}' is ${kindOf(entry)}; expected an object with dtype, shape and data_offsets`);
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof e !== 'object' || e === null) fail(`tensor '${name}' has no entry object`);
-    const stored = typeof e.dtype === 'string' ? STORED[e.dtype] : undefined;
+    for (const field of ['dtype', 'shape', 'data_offsets'] as const) {
+      if (e[field] === undefined) fail(`tensor '${name}' has no ${field}; expected an object with dtype, shape and data_offsets`);
+    }
+    const stored = typeof e.dtype === 'string' && Object.hasOwn(STORED, e.dtype) ? STORED[e.dtype] : undefined;
     if (!stored) fail(`tensor '${name}' has dtype ${JSON.stringify(e.dtype)}; expected one of ${Object.keys(STORED).join(', ')}`);
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has no valid shape (a list of sizes)`);
+    if (!Array.isArray(e.shape) || !e.shape.every(isSize)) fail(`tensor '${name}' has shape ${JSON.stringify(e.shape)}; expected a list of non-negative integers`);
     const offsets = e.data_offsets;
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isInteger)) fail(`tensor '${name}' has no valid data_offsets [begin, end]`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSize)) fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}; expected [begin, end], two non-negative integers`);
     const shape = e.shape as number[];
     const [begin, end] = offsets as [number, number];
     const count = shape.reduce((a, b) => a * b, 1);
-    if (begin < 0 || end < begin || end > dataLength) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`);
+    if (end < begin || end > dataLength) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes; expected begin <= end <= ${dataLength}`);
     if (end - begin !== count * stored!.size) fail(`tensor '${name}' ${e.dtype}[${shape.join(', ')}] needs ${count * stored!.size} bytes, its data_offsets span ${end - begin}`);
     tensors.set(name, readTensor(name, stored!, shape, view, dataStart + begin, count, source));
   }
   return { tensors, metadata };
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isSize(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+function kindOf(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
 function readTensor(name: string, stored: (typeof STORED)[string], shape: number[], view: DataView, start: number, count: number, source: string): HostTensor {
   const data = stored.as === 'float32' ? new Float32Array(count) : stored.as === 'int32' ? new Int32Array(count) : new Uint8Array(count);
-  for (let i = 0; i < count; i++) {
-    const value = stored.read(view, start + i * stored.size);
-    if (stored.as === 'int32' && (value > 2147483647 || value < -2147483648)) {
-      throw new SafetensorsError(`${source}: tensor '${name}' holds ${value} at index ${i}, outside the int32 range Tessera reads integers into`);
-    }
-    data[i] = value;
+  let i = 0;
+  try {
+    for (; i < count; i++) data[i] = stored.read(view, start + i * stored.size);
+  } catch (e) {
+    if (!(e instanceof OutsideInt32)) throw e;
+    throw new SafetensorsError(`${source}: tensor '${name}' holds ${e.value} at index ${i}, outside the int32 range Tessera reads integers into; expected values from -2147483648 to 2147483647`);
   }
   return { dtype: stored.as, shape, data } as HostTensor;
 }
 
-export function encodeSafetensors(tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>, metadata?: Readonly<Record<string, string>>): Uint8Array {
-  const entries: [string, HostTensor][] = [...(tensors instanceof Map ? tensors : Object.entries(tensors as Record<string, HostTensor>))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length) header.__metadata__ = Object.fromEntries(Object.entries(metadata).sort());
-  let offset = 0;
-  for (const [name, t] of entries) {
+type Tensors = ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>;
+
+export function encodeSafetensors(tensors: Tensors, metadata?: Readonly<Record<string, string>>): Uint8Array {
+  return encode(tensors, metadata, 'cannot encode safetensors');
+}
+
+function encode(tensors: Tensors, metadata: Readonly<Record<string, string>> | undefined, context: string): Uint8Array {
+  const fail = (what: string): never => {
+    throw new SafetensorsError(`${context}: ${what}`);
+  };
+  const entries = [...(tensors instanceof Map ? tensors : Object.entries(tensors as Record<string, HostTensor>))].map(([name, t]: [string, HostTensor]) => {
+    if (name === '__metadata__') fail(`'__metadata__' is reserved for metadata; expected another tensor name`);
+    const written = Object.hasOwn(WRITTEN, t?.dtype) ? WRITTEN[t.dtype] : undefined;
+    if (!written) fail(`tensor '${name}' has dtype ${JSON.stringify(t?.dtype)}; expected one of ${Object.keys(WRITTEN).join(', ')}`);
+    if (!Array.isArray(t.shape) || !t.shape.every(isSize)) fail(`tensor '${name}' has shape ${JSON.stringify(t.shape)}; expected a list of non-negative integers`);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.data.length !== count) throw new SafetensorsError(`tensor '${name}' has ${t.data.length} values but shape [${t.shape.join(', ')}] holds ${count}`);
-    const { name: dtype, size } = WRITTEN[t.dtype];
-    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + count * size] };
-    offset += count * size;
+    if (t.data?.length !== count) fail(`tensor '${name}' has ${t.data?.length ?? 'no'} values but shape [${t.shape.join(', ')}] holds ${count}`);
+    return { name, t, written: written!, bytes: count * written!.size };
+  });
+  // Wider elements first, then by name: the same tensors give the same bytes, and every tensor's data is aligned to its element size.
+  entries.sort((a, b) => b.written.size - a.written.size || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const header: Record<string, unknown> = Object.create(null);
+  if (metadata && Object.keys(metadata).length) {
+    const sorted: Record<string, string> = Object.create(null);
+    for (const key of Object.keys(metadata).sort()) {
+      if (typeof metadata[key] !== 'string') fail(`metadata '${key}' is ${kindOf(metadata[key])}; expected a string`);
+      sorted[key] = metadata[key]!;
+    }
+    header.__metadata__ = sorted;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const [, t] of entries) {
-    // Typed arrays are little-endian on every platform Node runs on.
-    const raw = t.dtype === 'bool' ? Uint8Array.from(t.data, (v) => (v ? 1 : 0)) : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    out.set(raw, at);
-    at += raw.length;
+  let offset = 0;
+  for (const { name, t, written, bytes } of entries) {
+    header[name] = { dtype: written.name, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+  let at = 8 + headerLength;
+  for (const { t, bytes } of entries) {
+    // Typed arrays are little-endian on every platform Node runs on; `from` also copies plain arrays and normalizes bools to 0/1.
+    const typed = t.dtype === 'float32' ? Float32Array.from(t.data) : t.dtype === 'int32' ? Int32Array.from(t.data) : Uint8Array.from(t.data, (v) => (v ? 1 : 0));
+    out.set(new Uint8Array(typed.buffer, 0, bytes), at);
+    at += bytes;
   }
   return out;
 }
 
 export function readSafetensorsFile(file: string): Decoded {
-  if (!file) throw new SafetensorsError('no safetensors file was named (empty path)');
+  checkPath(file);
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
@@ -147,7 +203,7 @@ export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   try {
     const fd = openSync(temp, 'w');
     try {
-      writeSync(fd, bytes);
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -160,6 +216,12 @@ export function writeFileAtomic(file: string, bytes: Uint8Array): void {
   }
 }
 
-export function writeSafetensorsFile(file: string, tensors: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>, metadata?: Readonly<Record<string, string>>): void {
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+function checkPath(file: string): void {
+  if (!file) throw new SafetensorsError('no safetensors file was named (empty path); expected the path of a .safetensors file');
+}
+
+/** Encodes first (an error names `file` and the tensor), then writes atomically: a failure leaves no file at `file`. */
+export function writeSafetensorsFile(file: string, tensors: Tensors, metadata?: Readonly<Record<string, string>>): void {
+  checkPath(file);
+  writeFileAtomic(file, encode(tensors, metadata, `cannot write ${file}`));
 }
