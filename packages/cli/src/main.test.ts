@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
+import { type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { isUserError, main } from './main.ts';
@@ -89,21 +89,30 @@ describe('bad input gets a clear error and writes nothing', () => {
     weights.set('bias_k', hostTensor('float32', [1, 1, 8]));
     writeSafetensorsFile(at('bad-w.safetensors'), weights);
     const { error } = await cli('run', ...MHA, '--weights', at('bad-w.safetensors'), '--inputs', at('in.safetensors'), '--output', at('never1.safetensors'));
-    expect(error).toContain(`weights ${at('bad-w.safetensors')} do not fit the model`);
-    expect(error).toContain("missing key 'out_proj.bias' [8]");
-    expect(error).toContain("unexpected key 'bias_k' [1, 1, 8]");
-    expect(error).toContain("'in_proj_weight' has shape [8, 8], the model expects [24, 8]");
+    expect(error).toContain(`the weights in ${at('bad-w.safetensors')} do not fit the model's 4 parameters`);
+    expect(error).toContain('1 missing (out_proj.bias [8])');
+    expect(error).toContain('1 unexpected (bias_k [1, 1, 8])');
+    expect(error).toContain('1 with the wrong shape or dtype (in_proj_weight: expected [24, 8], got [8, 8])');
     expect(existsSync(at('never1.safetensors'))).toBe(false);
   });
 
   it('inputs with a wrong name, dtype or shape', async () => {
     const x = hostTensor('float32', [2, 3, 8]);
-    writeSafetensorsFile(at('bad-in.safetensors'), new Map([['query', x], ['keys', x], ['value', hostTensor('float32', [2, 4, 5])]]));
-    const { error } = await cli('run', ...MHA, '--inputs', at('bad-in.safetensors'), '--output', at('never2.safetensors'));
-    expect(error).toContain("unexpected input 'keys'");
-    expect(error).toContain("missing input 'key' float32[B, S, 8]");
-    expect(error).toContain("input 'value' has size 5 on axis 2: expected float32[B, S, 8], got float32[2, 4, 5]");
-    expect(existsSync(at('never2.safetensors'))).toBe(false);
+    const run = async (inputs: Map<string, HostTensor>) => {
+      writeSafetensorsFile(at('bad-in.safetensors'), inputs);
+      const { error } = await cli('run', ...MHA, '--inputs', at('bad-in.safetensors'), '--output', at('never2.safetensors'));
+      expect(existsSync(at('never2.safetensors'))).toBe(false);
+      return error;
+    };
+    expect(await run(new Map([['query', x], ['keys', x], ['value', x]]))).toBe(
+      `inputs ${at('bad-in.safetensors')}: unknown input 'keys' (float32 [2, 3, 8]): the graph's inputs are query: float32 [B, L, 8], key: float32 [B, S, 8], value: float32 [B, S, 8].`,
+    );
+    expect(await run(new Map<string, HostTensor>([['query', x], ['key', hostTensor('int32', [2, 3, 8])], ['value', x]]))).toContain(
+      "input 'key' must be float32 [B, S, 8], but a int32 [2, 3, 8] tensor was given: wrong dtype",
+    );
+    expect(await run(new Map([['query', x], ['key', x], ['value', hostTensor('float32', [2, 4, 8])]]))).toContain(
+      "input 'value' must be float32 [B, S, 8], which is [2, 3, 8] with B=2 from input 'query' dim 0, S=3 from input 'key' dim 1, but a float32 [2, 4, 8] tensor was given: dimension 1 is 4, expected 3.",
+    );
   });
 
   it('a corrupt safetensors file', async () => {

@@ -15,7 +15,7 @@ const USAGE = `usage: tessera <command>
 Config keys are the PyTorch constructor's argument names; weights are read by state_dict name.`;
 
 /** Errors that say what the user got wrong; anything else is a bug in Tessera and shows its stack. */
-const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'OpError', 'CompileError', 'SafetensorsError', 'WeightsError', 'InputError', 'OnnxExportError', 'BackendError']);
+const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'OpError', 'CompileError', 'SafetensorsError', 'WeightsError', 'InputError', 'BackendError', 'FileError']);
 
 export async function main(argv: readonly string[], log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
   const args: Args = parseArgs(argv);

@@ -23,7 +23,7 @@ export function prepareModel(name: string, config: readonly string[], weightsPat
   let weights: Map<string, HostTensor>;
   if (weightsPath) {
     weights = readSafetensorsFile(weightsPath).tensors;
-    checkWeights(traced, weights, weightsPath);
+    checkWeights(traced, weights, { source: weightsPath });
   } else weights = initialWeights(traced, seed);
   const { graph } = compile(traced, {});
   return { entry, config: resolved, built, traced, graph, weights, weightsSource: weightsPath ?? `initial (seed ${seed})` };

@@ -15,8 +15,8 @@ describe('checkWeights', () => {
       ['proj.weight', hostTensor('float32', [4, 3])],
       ['proj.extra', hostTensor('float32', [2])],
     ]);
-    expect(() => checkWeights(graph, weights, 'w.safetensors')).toThrow(
-      "weights w.safetensors do not fit the model: missing key 'proj.bias' [3]; unexpected key 'proj.extra' [2]; 'proj.weight' has shape [4, 3], the model expects [3, 4]",
+    expect(() => checkWeights(graph, weights, { source: 'w.safetensors' })).toThrow(
+      "the weights in w.safetensors do not fit the model's 2 parameters: 1 missing (proj.bias [3]); 1 unexpected (proj.extra [2]); 1 with the wrong shape or dtype (proj.weight: expected [3, 4], got [4, 3]).",
     );
   });
   it('accepts a complete state_dict', () => {
@@ -30,10 +30,22 @@ describe('bindInputs', () => {
   });
   it('reports wrong names, dtypes and sizes, and symbols that disagree', () => {
     expect(() => bindInputs(graph, { x: { dtype: 'float32', shape: [2, 5, 4] }, mask: { dtype: 'bool', shape: [3, 5] } }, 'in.safetensors')).toThrow(
-      "inputs in.safetensors do not fit the model: input 'mask' has size 3 on axis 0 where B = 2: expected bool[B, T], got bool[3, 5]",
+      "inputs in.safetensors: input 'mask' must be bool [B, T], which is [2, 5] with B=2 from input 'x' dim 0, T=5 from input 'x' dim 1, but a bool [3, 5] tensor was given: dimension 0 is 3, expected 2.",
     );
-    expect(() => bindInputs(graph, { x: { dtype: 'int32', shape: [2, 5, 4] }, masks: { dtype: 'bool', shape: [2, 5] } })).toThrow(
-      /unexpected input 'masks' \(the model takes x, mask\); input 'x' has the wrong dtype: expected float32\[B, T, 4\], got int32\[2, 5, 4\]; missing input 'mask' bool\[B, T\]/,
+    expect(() => bindInputs(graph, { x: { dtype: 'int32', shape: [2, 5, 4] }, mask: { dtype: 'bool', shape: [2, 5] } })).toThrow(
+      "input 'x' must be float32 [B, T, 4], but a int32 [2, 5, 4] tensor was given: wrong dtype.",
     );
+    expect(() => bindInputs(graph, { x: { dtype: 'float32', shape: [2, 5, 4] }, masks: { dtype: 'bool', shape: [2, 5] } })).toThrow(
+      "unknown input 'masks' (bool [2, 5]): the graph's inputs are x: float32 [B, T, 4], mask: bool [B, T].",
+    );
+  });
+  it('solves linear dims such as T+1 and H/2 from the shapes given', () => {
+    class Shifted extends Module {
+      forward(a: Tensor<'float32', 1>, b: Tensor<'float32', 1>) {
+        return a.slice(0, 1).add(b);
+      }
+    }
+    const g = trace(new Shifted(), { a: { dtype: 'float32', shape: ['T+1'] }, b: { dtype: 'float32', shape: ['T'] } });
+    expect(bindInputs(g, { a: { dtype: 'float32', shape: [6] }, b: { dtype: 'float32', shape: [5] } })).toEqual(new Map([['T', 5]]));
   });
 });

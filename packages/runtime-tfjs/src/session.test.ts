@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { arange, F, type HostTensor, hostTensor, Module, nn, type Tensor, trace } from '@tessera/graph-dsl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend.ts';
-import { InputError, LoweringError, WeightsError } from './errors.ts';
+import { InputError, WeightsError } from '@tessera/graph-dsl';
+import { LoweringError } from './errors.ts';
 import { lowerGraph, printPlan } from './plan.ts';
 import { Session } from './session.ts';
 
@@ -126,7 +127,7 @@ describe('Session', () => {
     }
     expect(error).toBeInstanceOf(WeightsError);
     const message = (error as Error).message;
-    expect(message).toContain("the weights do not fit the graph's 4 parameters");
+    expect(message).toContain("the weights do not fit the model's 4 parameters");
     expect(message).toContain('2 missing (fc1.weight [6, 4], fc2.bias [3])');
     expect(message).toContain('1 unexpected (head.weight [2, 2])');
     expect(message).toContain('1 with the wrong shape or dtype (fc1.bias: expected [6], got [7])');

@@ -1,11 +1,9 @@
 /** A graph lowered to tfjs with its parameters as variables: inference, training, weights in and out. */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type Bindings, evaluateDim, type Graph, type HostTensor, initialWeights, seededRandom, sizeOf, sourceToString, typeOf,
+  type Bindings, evaluateDim, type Graph, type HostTensor, initialWeights, seededRandom, sizeOf, sourceToString, typeOf, acceptsDtype, bindInputs, checkWeights, InputError,
 } from '@tessera/graph-dsl';
 import { type BackendInfo, type BackendPreference, initBackendInfo } from './backend.ts';
-import { acceptsDtype, bindInputs } from './bind.ts';
-import { InputError, WeightsError } from './errors.ts';
 import { fromTf, fromTfSync, toTf } from './host.ts';
 import type { KernelContext } from './kernels/index.ts';
 import { lowerGraph, type Plan } from './plan.ts';
@@ -37,14 +35,12 @@ export interface LoadOptions {
   readonly strict?: boolean;
 }
 
-const SHOW_FIRST = 5;
 
 export class Session {
   /** Training mode makes dropout active in `run` and `trainStep`. */
   mode: Mode;
   readonly #variables: Map<string, tf.Variable>;
   readonly #constants: Map<number, tf.Tensor>;
-  readonly #paramShapes: Map<string, number[]>;
   readonly #checkShapes: boolean;
   readonly #nextSeed: () => number;
   #disposed = false;
@@ -59,10 +55,8 @@ export class Session {
     this.#checkShapes = options.checkShapes ?? false;
     const random = seededRandom((options.seed ?? 0) ^ 0x5eed);
     this.#nextSeed = () => Math.floor(random() * 2 ** 31);
-    const none = new Map<string, number>();
-    this.#paramShapes = new Map(graph.params.map((p) => [p.name, typeOf(graph, p.value).shape.map((d) => evaluateDim(d, none))]));
     const weights = options.weights ?? initialWeights(graph, options.seed ?? 0);
-    checkWeights(this.#paramShapes, weights, true);
+    checkWeights(graph, weights);
     this.#variables = new Map(graph.params.map((p) => [p.name, tf.tidy(() => tf.variable(toTf(weights.get(p.name)!), true))]));
     this.#constants = new Map([...plan.constants].map(([v, t]) => [v, toTf(t)]));
   }
@@ -150,7 +144,7 @@ export class Session {
   loadWeights(weights: ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>, options: LoadOptions = {}): void {
     this.#alive();
     const map = weights instanceof Map ? (weights as ReadonlyMap<string, HostTensor>) : new Map(Object.entries(weights));
-    checkWeights(this.#paramShapes, map, options.strict ?? true);
+    checkWeights(this.graph, map, { strict: options.strict ?? true });
     for (const [name, t] of map) {
       const variable = this.#variables.get(name);
       if (!variable) continue;
@@ -267,28 +261,4 @@ function checkHostData(inputs: Readonly<Record<string, HostTensor>>): void {
       throw new InputError(`input '${name}' says shape [${t.shape.join(', ')}] (${sizeOf(t.shape)} elements) but holds ${t.data.length} values.`);
     }
   }
-}
-
-const list = (items: readonly string[]) => items.slice(0, SHOW_FIRST).join(', ') + (items.length > SHOW_FIRST ? `, and ${items.length - SHOW_FIRST} more` : '');
-const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
-
-function checkWeights(expected: ReadonlyMap<string, number[]>, given: ReadonlyMap<string, HostTensor>, strict: boolean): void {
-  const missing = strict ? [...expected.keys()].filter((k) => !given.has(k)) : [];
-  const unexpected = strict ? [...given.keys()].filter((k) => !expected.has(k)) : [];
-  const mismatched: string[] = [];
-  for (const [name, t] of given) {
-    const shape = expected.get(name);
-    if (!shape) continue;
-    const problems: string[] = [];
-    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) problems.push(`expected ${shapeText(shape)}, got ${shapeText(t.shape)}`);
-    if (t.dtype !== 'float32') problems.push(`expected float32, got ${t.dtype}`);
-    if (t.data.length !== sizeOf(t.shape)) problems.push(`shape ${shapeText(t.shape)} but ${t.data.length} values`);
-    if (problems.length) mismatched.push(`${name}: ${problems.join('; ')}`);
-  }
-  if (!missing.length && !unexpected.length && !mismatched.length) return;
-  const parts: string[] = [];
-  if (missing.length) parts.push(`${missing.length} missing (${list(missing.map((k) => `${k} ${shapeText(expected.get(k)!)}`))})`);
-  if (unexpected.length) parts.push(`${unexpected.length} unexpected (${list(unexpected.map((k) => `${k} ${shapeText(given.get(k)!.shape)}`))})`);
-  if (mismatched.length) parts.push(`${mismatched.length} with the wrong shape or dtype (${list(mismatched)})`);
-  throw new WeightsError(`the weights do not fit the graph's ${expected.size} parameters: ${parts.join('; ')}.`, missing, unexpected, mismatched.map((m) => m.split(':')[0]!));
 }

@@ -2,9 +2,8 @@
  * The safetensors format: an 8-byte little-endian header length N, N bytes of JSON naming each
  * tensor's dtype, shape and byte range, then the raw little-endian data.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import path from 'node:path';
-import type { DType, HostTensor } from '@tessera/graph-dsl';
+import { readFileSync } from 'node:fs';
+import { type DType, type HostTensor, writeFileAtomic } from '@tessera/graph-dsl';
 
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
@@ -195,25 +194,6 @@ export function readSafetensorsFile(file: string): Decoded {
     throw new SafetensorsError(code === 'ENOENT' ? `${file}: no such file` : code === 'EISDIR' ? `${file} is a directory, not a safetensors file` : `${file} cannot be read (${code ?? String(e)})`);
   }
   return decodeSafetensors(bytes, file);
-}
-
-/** Writes beside the target and renames into place, so a failure never leaves a half-written file. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    const fd = openSync(temp, 'w');
-    try {
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-  } catch (e) {
-    rmSync(temp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(code === 'ENOENT' ? `cannot write ${file}: its directory does not exist` : `cannot write ${file} (${code ?? String(e)})`);
-  }
 }
 
 function checkPath(file: string): void {

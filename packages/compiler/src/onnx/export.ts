@@ -1,6 +1,6 @@
 /** Graph -> ONNX ModelProto: parameters as initializers named by their paths, one mapping per op, symbolic dims as dim_param. */
 import { endianness } from 'node:os';
-import { type Dim, dimToString, evaluateDim, type Graph, type HostTensor, shapeToString, sizeOf, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { checkWeights, type Dim, dimToString, evaluateDim, type Graph, type HostTensor, shapeToString, sizeOf, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
 import { ExportContext, tensorProto } from './context.ts';
 import { lowerNode } from './ops/index.ts';
 import { irVersionFor, type ModelProto, onnx, onnxDataType, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.ts';
@@ -32,31 +32,10 @@ function valueInfo(name: string, t: TensorType): ValueInfoProto {
   return { name, type: typeProto(t) };
 }
 
-/** The parameters' initializers, checked against the graph: a missing or misshapen weight names its key and both shapes. */
+/** The parameters' initializers, checked against the graph by the one weights check every runner uses. */
 function parameterInitializers(graph: Graph, weights: ReadonlyMap<string, HostTensor>): TensorProto[] {
-  const missing = graph.params.filter((p) => !weights.has(p.name)).map((p) => `'${p.name}' ${shapeToString(typeOf(graph, p.value).shape)}`);
-  if (missing.length > 0) {
-    throw new Error(`ONNX export: no weight for ${missing.length === 1 ? 'parameter' : 'parameters'} ${missing.join(', ')}`);
-  }
-  const none = new Map<string, number>();
-  return graph.params.map((p) => {
-    const expected = typeOf(graph, p.value);
-    const w = weights.get(p.name)!;
-    let shape: number[];
-    try {
-      shape = expected.shape.map((d) => evaluateDim(d, none));
-    } catch {
-      throw new Error(`ONNX export: parameter '${p.name}' has the symbolic shape ${shapeToString(expected.shape)}; parameters must have concrete shapes`);
-    }
-    if (w.shape.length !== shape.length || w.shape.some((d, i) => d !== shape[i])) {
-      throw new Error(`ONNX export: weight '${p.name}' has shape [${w.shape.join(', ')}], but the parameter has shape [${shape.join(', ')}]`);
-    }
-    if (w.dtype !== expected.dtype) throw new Error(`ONNX export: weight '${p.name}' is ${w.dtype}, but the parameter is ${expected.dtype}`);
-    if (w.data.length !== sizeOf(shape)) {
-      throw new Error(`ONNX export: weight '${p.name}' of shape [${shape.join(', ')}] holds ${w.data.length} values, expected ${sizeOf(shape)}`);
-    }
-    return tensorProto(p.name, w);
-  });
+  checkWeights(graph, weights);
+  return graph.params.map((p) => tensorProto(p.name, weights.get(p.name)!));
 }
 
 /** The ModelProto of a graph: same graph and weights, same model, field for field. */

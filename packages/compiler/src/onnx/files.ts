@@ -3,10 +3,9 @@
  * initializers' bytes (TensorProto data_location = EXTERNAL). Every file is written to a temp
  * file in its directory and renamed, so a failure never leaves a half-written model.
  */
-import { randomBytes } from 'node:crypto';
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Graph } from '@tessera/graph-dsl';
+import { fileErrorFor, type Graph, tempPathFor, writeFileAtomic } from '@tessera/graph-dsl';
 import { encodeModel, EXTERNAL_DATA_THRESHOLD, exportOnnxModel, initializerBytes, type OnnxExportOptions } from './export.ts';
 import { type ModelProto, onnx, type TensorProto } from './proto.ts';
 
@@ -33,22 +32,6 @@ const LARGE_ALIGNMENT = 1 << 16;
 const SMALL_ALIGNMENT = 16;
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
-
-function tempPath(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
-
-/** Writes `bytes` to `target` by way of a temp file in the same directory and a rename. */
-export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
-  const temp = tempPath(target);
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, target);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
-}
 
 interface Placement {
   readonly tensor: TensorProto;
@@ -82,8 +65,10 @@ function placeExternal(model: ModelProto, location: string, threshold: number): 
 }
 
 async function writeExternalData(target: string, placements: readonly Placement[], size: number): Promise<string> {
-  const temp = tempPath(target);
-  const file = await open(temp, 'w');
+  const temp = tempPathFor(target);
+  const file = await open(temp, 'w').catch((e: unknown) => {
+    throw fileErrorFor(target, e);
+  });
   try {
     for (const p of placements) {
       // large tensors are written in pieces: one write call takes at most 2 GiB
@@ -97,7 +82,7 @@ async function writeExternalData(target: string, placements: readonly Placement[
   } catch (e) {
     await file.close();
     await rm(temp, { force: true });
-    throw e;
+    throw fileErrorFor(target, e);
   }
   await file.close();
   return temp;
@@ -116,7 +101,7 @@ export async function exportOnnxFiles(graph: Graph, options: OnnxFileOptions): P
     if (initializerBytes(inline) > EXTERNAL_DATA_THRESHOLD) {
       throw new Error(`ONNX export: the initializers pass ${(EXTERNAL_DATA_THRESHOLD / 2 ** 30).toFixed(1)} GiB; write them as external data (externalData: true)`);
     }
-    await writeFileAtomic(modelPath, encodeModel(inline));
+    writeFileAtomic(modelPath, encodeModel(inline));
     return { modelPath, externalBytes: 0 };
   }
   const location = `${path.basename(modelPath)}.data`;
@@ -125,7 +110,7 @@ export async function exportOnnxFiles(graph: Graph, options: OnnxFileOptions): P
   const bytes = encodeModel(model);
   // both files are complete under temp names before either takes its real name
   const dataTemp = await writeExternalData(dataPath, placements, size);
-  const modelTemp = tempPath(modelPath);
+  const modelTemp = tempPathFor(modelPath);
   try {
     await writeFile(modelTemp, bytes);
     await rename(dataTemp, dataPath);
@@ -133,7 +118,7 @@ export async function exportOnnxFiles(graph: Graph, options: OnnxFileOptions): P
   } catch (e) {
     await rm(dataTemp, { force: true });
     await rm(modelTemp, { force: true });
-    throw e;
+    throw fileErrorFor(modelPath, e);
   }
   return { modelPath, dataPath, externalBytes: placements.reduce((s, p) => s + p.data.byteLength, 0) };
 }
