@@ -21,13 +21,3 @@ export function randomInputs(graph: Graph, bindings: ReadonlyMap<string, number>
     }),
   );
 }
-
-export function maxAbsDiff(a: HostTensor, b: HostTensor): number {
-  if (a.shape.join() !== b.shape.join()) return Infinity;
-  let worst = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const d = Math.abs(a.data[i]! - b.data[i]!);
-    worst = Number.isNaN(d) ? Infinity : Math.max(worst, d);
-  }
-  return worst;
-}

@@ -34,3 +34,15 @@ export function hostTensor<D extends DType>(dtype: D, shape: readonly number[], 
   }
   return { dtype, shape: [...shape], data: array };
 }
+
+/** The largest elementwise difference of two tensors: Infinity when their shapes differ or a value is NaN in one only. */
+export function maxAbsDiff(a: HostTensor, b: HostTensor): number {
+  if (a.shape.join() !== b.shape.join()) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const d = Math.abs(a.data[i]! - b.data[i]!);
+    if (Number.isNaN(d) && !(Number.isNaN(a.data[i]!) && Number.isNaN(b.data[i]!))) return Infinity;
+    if (d > worst) worst = d;
+  }
+  return worst;
+}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compile } from '@tessera/compiler';
 import { type HostTensor, trace } from '@tessera/graph-dsl';
+export { maxAbsDiff } from '@tessera/graph-dsl';
 import { Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile } from '@tessera/safetensors';
 import { buildModel, type Config } from './index.ts';
@@ -40,11 +41,4 @@ export async function runCatalogModel(name: string, config: Config, inputs: Reco
   } finally {
     session.dispose();
   }
-}
-
-export function maxAbsDiff(a: HostTensor, b: HostTensor): number {
-  if (a.shape.join() !== b.shape.join()) throw new Error(`shapes differ: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
-  let worst = 0;
-  for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i]! - b.data[i]!));
-  return Number.isNaN(worst) ? Infinity : worst;
 }

@@ -1,10 +1,9 @@
-import { exportOnnx } from '@tessera/compiler';
+import { exportOnnx, runOnnxRuntime } from '@tessera/compiler';
 import { bindInputs, type HostTensor, typeToString } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
-import { runOnnxRuntime } from '../onnxruntime.ts';
 
 const BACKENDS = ['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime'] as const;
 type Backend = (typeof BACKENDS)[number];

@@ -4,3 +4,4 @@ export { exportOnnxFiles, type OnnxFileOptions, type OnnxFiles } from './files.t
 export { type Attrs, type AttrValue, type ConstTensor, type LoweringContext } from './context.ts';
 export { lowerNode, ONNX_OPS, type OnnxLowering, type OnnxOpTable } from './ops/index.ts';
 export { irVersionFor, type ModelProto, onnx, SUPPORTED_OPSETS } from './proto.ts';
+export { checkOnnxModel, type CheckResult, onnxCheckerMissing, runOnnxRuntime } from './runtime.ts';

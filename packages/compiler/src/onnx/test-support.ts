@@ -3,72 +3,31 @@
  * `onnx.checker` (full check), seeded inputs and weights, and plain-loop reference kernels that
  * know nothing of the exporter.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import ort from 'onnxruntime-node';
 import { evaluateDim, type Graph, type HostTensor, hostTensor, seededRandom, typeOf } from '@tessera/graph-dsl';
-
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const CHECK_SCRIPT = path.join(REPO_ROOT, 'packages/models/fixtures/check_onnx.py');
-const PYTHON = '/usr/bin/python3';
+import { checkOnnxModel, onnxCheckerMissing, runOnnxRuntime } from './runtime.ts';
 
 export type Outputs = Record<string, HostTensor>;
 
-function toOrt(t: HostTensor): ort.Tensor {
-  const dtype = t.dtype === 'float32' ? 'float32' : t.dtype === 'int32' ? 'int32' : 'bool';
-  return new ort.Tensor(dtype, t.data, [...t.shape]);
-}
+/** Runs a model in ONNX Runtime (the exporter's own runner, which the CLI uses too). */
+export const runOnnx = runOnnxRuntime;
 
-function fromOrt(t: ort.Tensor): HostTensor {
-  const shape = t.dims.map(Number);
-  if (t.type === 'float32') return hostTensor('float32', shape, t.data as Float32Array);
-  if (t.type === 'int32') return hostTensor('int32', shape, t.data as Int32Array);
-  if (t.type === 'bool') return hostTensor('bool', shape, t.data as Uint8Array);
-  throw new Error(`unexpected output type ${t.type}`);
-}
+let warned = false;
 
-/** Runs a model (bytes or a file path) in ONNX Runtime on the CPU. */
-export async function runOnnx(model: Uint8Array | string, feeds: Record<string, HostTensor>): Promise<Outputs> {
-  const session = typeof model === 'string' ? await ort.InferenceSession.create(model) : await ort.InferenceSession.create(model);
-  try {
-    const results = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])));
-    return Object.fromEntries(Object.entries(results).map(([k, v]) => [k, fromOrt(v)]));
-  } finally {
-    await session.release();
-  }
-}
-
-let pythonOnnx: boolean | undefined;
-
-/** Whether /usr/bin/python3 can `import onnx` (CI installs it; elsewhere the checker assertion is skipped, loudly). */
+/** Whether onnx.checker can run here. In CI it must: CI installs python3-onnx, so its absence is a failure there. */
 export function hasPythonOnnx(): boolean {
-  if (pythonOnnx === undefined) {
-    const r = spawnSync(PYTHON, ['-c', 'import onnx'], { encoding: 'utf8' });
-    pythonOnnx = r.status === 0;
-    if (!pythonOnnx) console.warn(`SKIPPED onnx.checker assertions: ${PYTHON} cannot import onnx (${(r.stderr || String(r.error ?? '')).trim().split('\n').pop()}); install it with 'pip install onnx'`);
-  }
-  return pythonOnnx;
+  const missing = onnxCheckerMissing();
+  if (!missing) return true;
+  if (process.env.CI) throw new Error(`onnx.checker is required in CI: ${missing}`);
+  if (!warned) console.warn(`SKIPPED onnx.checker assertions: ${missing}`);
+  warned = true;
+  return false;
 }
 
-/**
- * `onnx.checker.check_model(model, full_check=True)` on a model file (or bytes, written to a temp
- * file). Returns undefined when it passes or python's onnx is absent, else the checker's message.
- */
+/** onnx.checker's message for a model that fails the full check; undefined when it passes (or, outside CI, cannot run). */
 export function checkOnnx(model: string | Uint8Array): string | undefined {
   if (!hasPythonOnnx()) return undefined;
-  let file = model as string;
-  if (typeof model !== 'string') {
-    file = path.join(mkdtempSync(path.join(tmpdir(), 'tessera-onnx-')), 'model.onnx');
-    writeFileSync(file, model);
-  }
-  const args = existsSync(CHECK_SCRIPT)
-    ? [CHECK_SCRIPT, file]
-    : ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file];
-  const r = spawnSync(PYTHON, args, { encoding: 'utf8' });
-  return r.status === 0 ? undefined : `${r.stdout}${r.stderr}`.trim() || `exit ${r.status}`;
+  const r = checkOnnxModel(model);
+  return r.ok ? undefined : r.message;
 }
 
 /** Seeded values in [-scale, scale). */
