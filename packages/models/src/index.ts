@@ -6,4 +6,6 @@ export * from './attention/nadaraya-watson.ts';
 export * from './attention/torch-multihead-attention.ts';
 export * from './config.ts';
 export * from './entry.ts';
+export * from './buffers.ts';
+export { VisionTransformer, VIT_CONFIGS, type ViTConfig } from './vision/vit.ts';
 export * from './catalog.ts';
