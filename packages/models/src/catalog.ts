@@ -1,10 +1,11 @@
 import { ATTENTION_MODELS } from './attention/catalog.ts';
+import { TRANSFORMER_MODELS } from './transformer/catalog.ts';
 import { VISION_MODELS } from './vision/catalog.ts';
 import { type Config, ConfigError, resolveConfig } from './config.ts';
 import type { BuiltModel, CatalogEntry } from './entry.ts';
 
 /** Every model, by chapter of the article. */
-export const CATALOG: readonly CatalogEntry[] = [...ATTENTION_MODELS, ...VISION_MODELS];
+export const CATALOG: readonly CatalogEntry[] = [...ATTENTION_MODELS, ...TRANSFORMER_MODELS, ...VISION_MODELS];
 
 export function findModel(name: string): CatalogEntry {
   const entry = CATALOG.find((e) => e.name === name);

@@ -1,4 +1,4 @@
-import { type Dim, Module, nn, type Tensor } from '@tessera/graph-dsl';
+import { type Dim, divDims, Module, mulDims, nn, type Tensor } from '@tessera/graph-dsl';
 import { ConfigError } from '../config.ts';
 import { DotProductAttention } from './dot-product-attention.ts';
 
@@ -19,9 +19,14 @@ export class MultiHeadAttention extends Module {
     this.W_o = new nn.Linear(numHiddens, numHiddens, bias);
   }
   forward(queries: Tensor<'float32', 3>, keys: Tensor<'float32', 3>, values: Tensor<'float32', 3>, validLens?: Tensor<'int32', 1> | Tensor<'int32', 2>) {
-    const q = this.splitHeads(this.W_q.forward(queries));
-    const k = this.splitHeads(this.W_k.forward(keys));
-    const v = this.splitHeads(this.W_v.forward(values));
+    return this.attend(this.W_q.forward(queries), this.W_k.forward(keys), this.W_v.forward(values), validLens);
+  }
+  /**
+   * The part after the input projections: queries, keys and values already projected to
+   * (B, n, num_hiddens). A decoder with a key/value cache projects only the new token and calls this.
+   */
+  attend(queries: Tensor<'float32', 3>, keys: Tensor<'float32', 3>, values: Tensor<'float32', 3>, validLens?: Tensor<'int32', 1> | Tensor<'int32', 2>) {
+    const [q, k, v] = [this.splitHeads(queries), this.splitHeads(keys), this.splitHeads(values)];
     // Each head sees the same valid lengths: repeat every batch row's lengths num_heads times.
     const lens = validLens?.repeatInterleave(this.numHeads, 0);
     const { output, attentionWeights } = this.attention.forward(q, k, v, lens);
@@ -30,11 +35,13 @@ export class MultiHeadAttention extends Module {
   /** (B, n, hiddens) -> (B*heads, n, hiddens/heads) */
   private splitHeads(x: Tensor<'float32', 3>): Tensor<'float32', 3> {
     const [b, n] = [x.size(0), x.size(1)];
-    return x.reshape([b, n, this.numHeads, -1]).permute(0, 2, 1, 3).reshape([-1, n, this.numHiddens / this.numHeads]);
+    return x.reshape([b, n, this.numHeads, this.numHiddens / this.numHeads]).permute(0, 2, 1, 3).reshape([mulDims(b, this.numHeads), n, this.numHiddens / this.numHeads]);
   }
   /** (B*heads, n, hiddens/heads) -> (B, n, hiddens) */
   private mergeHeads(x: Tensor<'float32', 3>): Tensor<'float32', 3> {
     const n: Dim = x.size(1);
-    return x.reshape([-1, this.numHeads, n, this.numHiddens / this.numHeads]).permute(0, 2, 1, 3).reshape([-1, n, this.numHiddens]);
+    // Sizes written out rather than -1: with a symbolic length (a cache of P+1 steps) -1 would need polynomial division.
+    const b = divDims(x.size(0), this.numHeads);
+    return x.reshape([b, this.numHeads, n, this.numHiddens / this.numHeads]).permute(0, 2, 1, 3).reshape([b, n, this.numHiddens]);
   }
 }
