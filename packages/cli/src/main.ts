@@ -2,6 +2,8 @@ import { type Args, expectOptions, flag, parseArgs, UsageError } from './args.ts
 import { exportCommand } from './commands/export.ts';
 import { list } from './commands/list.ts';
 import { runCommand } from './commands/run.ts';
+import { TRAIN_USAGE, trainCommand } from './commands/train.ts';
+import { TRANSLATE_USAGE, translateCommand } from './commands/translate.ts';
 import { formatSummary, summarize } from './commands/summary.ts';
 import { prepareModel } from './model.ts';
 
@@ -12,10 +14,12 @@ const USAGE = `usage: tessera <command>
   export MODEL --onnx FILE [--opset N] [--config k=v ...] [--weights W.safetensors] [--external-data]
   run MODEL --inputs IN.safetensors --output OUT.safetensors [--weights W.safetensors]
             [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime]
+${TRAIN_USAGE}
+${TRANSLATE_USAGE}
 Config keys are the PyTorch constructor's argument names; weights are read by state_dict name.`;
 
 /** Errors that say what the user got wrong; anything else is a bug in Tessera and shows its stack. */
-const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'OpError', 'CompileError', 'SafetensorsError', 'WeightsError', 'InputError', 'BackendError', 'FileError']);
+const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'OpError', 'CompileError', 'SafetensorsError', 'WeightsError', 'InputError', 'BackendError', 'FileError', 'CheckpointError', 'TranslationError']);
 
 export async function main(argv: readonly string[], log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
   const args: Args = parseArgs(argv);
@@ -34,6 +38,10 @@ export async function main(argv: readonly string[], log: (line: string) => void 
       return exportCommand(args);
     case 'run':
       return runCommand(args, log);
+    case 'train':
+      return trainCommand(args, log);
+    case 'translate':
+      return translateCommand(args, log);
     case undefined:
     case 'help':
       return USAGE;

@@ -1,0 +1,72 @@
+/** `tessera train transformer`: trains the article's Transformer on the shipped English -> French numbers corpus. */
+import { initBackendInfo } from '@tessera/runtime-tfjs';
+import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
+import { FILES, loadCheckpoint, saveCheckpoint } from '../seq2seq/checkpoint.ts';
+import { numbersCorpus } from '../seq2seq/corpus.ts';
+import { evaluate, trainTranslator } from '../seq2seq/trainer.ts';
+import { newSpec, translatorGraphs } from '../seq2seq/translator.ts';
+
+export const TRAIN_USAGE = `  train transformer --checkpoint DIR [--epochs 40] [--lr 0.005] [--batch-size 64] [--num-steps 12]
+            [--label-smoothing 0] [--clip-norm 1] [--seed 0] [--config k=v ...] [--resume DIR] [--backend auto|wasm|cpu|tfjs-node]
+                                         train on English -> French number words (1..999, 100 held out); writes
+                                         DIR/model.safetensors, config.json, loss.svg; prints held-out BLEU`;
+
+function numberOption(args: Args, name: string, fallback: number, check: (v: number) => boolean, what: string): number {
+  const text = option(args, name);
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isFinite(v) || !check(v)) throw new UsageError(`--${name} ${text}: expected ${what}`);
+  return v;
+}
+
+/** A one-line progress bar, redrawn in place on a terminal and printed once per epoch otherwise. */
+function progressBar(write: (s: string) => void, tty: boolean) {
+  let lastEpoch = 0;
+  return (p: { epoch: number; batch: number; batches: number; loss: number; tokensPerSecond: number }, total: number) => {
+    const width = 24;
+    const filled = Math.round((width * p.batch) / p.batches);
+    const line = `epoch ${String(p.epoch).padStart(String(total).length)}/${total} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] loss ${p.loss.toFixed(4)}  ${p.tokensPerSecond.toFixed(0)} tokens/s`;
+    if (tty) write(`\r${line}${p.batch === p.batches ? '\n' : ''}`);
+    else if (p.batch === p.batches && p.epoch !== lastEpoch) write(`${line}\n`);
+    lastEpoch = p.batch === p.batches ? p.epoch : lastEpoch;
+  };
+}
+
+export async function trainCommand(args: Args, log: (line: string) => void, stderr: { write: (s: string) => void; isTTY?: boolean } = process.stderr): Promise<string> {
+  expectOptions(args, ['checkpoint', 'epochs', 'lr', 'batch-size', 'num-steps', 'label-smoothing', 'clip-norm', 'seed', 'config', 'resume', 'backend', 'held-out']);
+  if (args.positional[0] !== 'transformer') throw new UsageError(`tessera train trains 'transformer' (the article's encoder-decoder); got ${args.positional[0] === undefined ? 'nothing' : `'${args.positional[0]}'`}`);
+  const dir = requireOption(args, 'checkpoint', 'DIR (where the model is written)');
+  const epochs = numberOption(args, 'epochs', 40, (v) => Number.isInteger(v) && v >= 1, 'a whole number of epochs >= 1');
+  const lr = numberOption(args, 'lr', 0.005, (v) => v > 0, 'a learning rate > 0');
+  const batchSize = numberOption(args, 'batch-size', 64, (v) => Number.isInteger(v) && v >= 1, 'a whole batch size >= 1');
+  const numSteps = numberOption(args, 'num-steps', 12, (v) => Number.isInteger(v) && v >= 2, 'a whole step count >= 2');
+  const labelSmoothing = numberOption(args, 'label-smoothing', 0, (v) => v >= 0 && v < 1, 'a value in [0, 1)');
+  const clipNorm = numberOption(args, 'clip-norm', 1, (v) => v > 0, 'a norm > 0');
+  const seed = numberOption(args, 'seed', 0, (v) => Number.isInteger(v), 'a whole number');
+  const heldOut = numberOption(args, 'held-out', 100, (v) => Number.isInteger(v) && v >= 1 && v < 999, 'a whole number from 1 to 998');
+  const backend = (option(args, 'backend') ?? 'auto') as 'auto' | 'wasm' | 'cpu' | 'tfjs-node';
+  if (!['auto', 'wasm', 'cpu', 'tfjs-node'].includes(backend)) throw new UsageError(`--backend ${backend}: expected auto, wasm, cpu or tfjs-node`);
+  log((await initBackendInfo(backend)).reason);
+
+  const corpus = numbersCorpus({ heldOut });
+  const resume = option(args, 'resume');
+  const from = resume ? loadCheckpoint(resume, (spec) => translatorGraphs(spec).train()) : undefined;
+  if (from && args.options.has('config')) throw new UsageError('--config cannot change the model of a checkpoint being resumed (its config.json says what it is)');
+  const spec = from?.spec ?? newSpec(corpus.train, args.options.get('config') ?? [], numSteps);
+  const m = spec.model;
+  log(`${from ? `resuming ${resume} after epoch ${from.training.epochs}` : 'training a new model'}: d_model ${m.d_model}, ${m.nhead} heads, ${m.num_encoder_layers}+${m.num_decoder_layers} layers, ffn ${m.dim_feedforward}, dropout ${m.dropout}; vocabularies ${spec.srcVocab.length} (en) and ${spec.tgtVocab.length} (fr); ${corpus.train.length} training pairs, ${corpus.heldOut.length} held out; ${spec.numSteps} steps`);
+  const bar = progressBar((s) => stderr.write(s), stderr.isTTY === true);
+  const total = (from?.training.epochs ?? 0) + epochs;
+  const result = await trainTranslator(spec, corpus.train, from?.weights, from?.training, {
+    epochs, lr, batchSize, labelSmoothing, clipNorm, seed, onBatch: (p) => bar(p, total),
+  });
+  const evaluation = await evaluate(spec, result.weights, corpus.heldOut);
+  saveCheckpoint(dir, { spec, training: { ...result.training, heldOutBleu: evaluation.meanBleu }, weights: result.weights });
+  const worst = [...evaluation.examples].sort((a, b) => a.bleu - b.bleu).slice(0, 3).filter((e) => e.bleu < 1);
+  return [
+    `trained ${epochs} epochs in ${result.seconds.toFixed(1)} s (${(result.tokens / result.seconds).toFixed(0)} target tokens/s); loss ${result.training.losses[0]!.toFixed(3)} -> ${result.training.losses.at(-1)!.toFixed(3)}`,
+    `held-out (${corpus.heldOut.length} sentences, greedy with the KV cache): mean BLEU ${evaluation.meanBleu.toFixed(3)}, exact ${(100 * evaluation.exact).toFixed(0)}%`,
+    ...worst.map((e) => `  ${e.source} => ${e.prediction} (expected ${e.target}, BLEU ${e.bleu.toFixed(2)})`),
+    `wrote ${dir}/${FILES.weights}, ${FILES.config}, ${FILES.loss}`,
+  ].join('\n');
+}

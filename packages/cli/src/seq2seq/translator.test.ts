@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { numbersCorpus } from './corpus.ts';
+import { trainTranslator } from './trainer.ts';
+import { newSpec, ortEngine, tfjsEngine, toBatch, translate, TranslationError, translatorGraphs } from './translator.ts';
+import { Vocab } from './vocab.ts';
+
+const corpus = numbersCorpus();
+const small = { d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32, dropout: 0.1 };
+
+describe('a translator', () => {
+  const spec = newSpec(corpus.train, small, 12);
+
+  it('batches: <eos> appended, padded to the step count, <bos> + target shifted right, valid lengths', () => {
+    const src = new Vocab(spec.srcVocab);
+    const tgt = new Vocab(spec.tgtVocab);
+    const b = toBatch([{ source: 'seven', target: 'sept' }, { source: 'one hundred twenty one', target: 'cent vingt et un' }], src, tgt, 6);
+    expect(b.src.shape).toEqual([2, 6]);
+    expect(Array.from(b.src_valid_lens.data)).toEqual([2, 5]);
+    expect(Array.from(b.label_valid_lens.data)).toEqual([2, 5]);
+    const row1 = Array.from(b.labels.data.slice(6, 12));
+    expect(tgt.decode(row1)).toEqual(['cent', 'vingt', 'et', 'un']);
+    expect(Array.from(b.tgt.data.slice(6, 12))).toEqual([tgt.bos, ...row1.slice(0, 5)]);
+  });
+
+  it('trains (loss falls), checkpoints, and decodes the same tokens with the cached step on tfjs and on ONNX Runtime', async () => {
+    const r = await trainTranslator(spec, corpus.train, undefined, undefined, { epochs: 3, lr: 0.01, batchSize: 64, labelSmoothing: 0.1, clipNorm: 1, seed: 0 });
+    expect(r.training.losses).toHaveLength(3);
+    expect(r.training.losses[2]!).toBeLessThan(r.training.losses[0]! * 0.7);
+    const dir = mkdtempSync(path.join(tmpdir(), 'tessera-translator-'));
+    saveCheckpoint(dir, { spec, training: r.training, weights: r.weights });
+    expect(readFileSync(path.join(dir, 'loss.svg'), 'utf8')).toContain('<polyline');
+    const loaded = loadCheckpoint(dir, (s) => translatorGraphs(s).train());
+    expect(loaded.training.epochs).toBe(3);
+
+    const graphs = translatorGraphs(loaded.spec);
+    const sentences = corpus.heldOut.slice(0, 8).map((p) => p.source);
+    const tf = await tfjsEngine(graphs.encoder(), graphs.decoderStep(), loaded.weights);
+    const ort = await ortEngine(graphs.encoder(), graphs.decoderStep(), loaded.weights);
+    try {
+      const a = await translate(tf, loaded.spec, graphs.layers, sentences);
+      const b = await translate(ort, loaded.spec, graphs.layers, sentences);
+      expect(b.map((t) => t.tokens)).toEqual(a.map((t) => t.tokens));
+      expect(a.some((t) => t.tokens.length > 0)).toBe(true);
+      const beam = await translate(tf, loaded.spec, graphs.layers, sentences.slice(0, 2), { beam: 3 });
+      expect(beam).toHaveLength(2);
+      // bad input: unknown words are <unk> and reported; empty and too-long sentences are errors
+      const [unk] = await translate(tf, loaded.spec, graphs.layers, ['four hundred zillion']);
+      expect(unk!.unknown).toEqual(['zillion']);
+      await expect(translate(tf, loaded.spec, graphs.layers, ['   '])).rejects.toThrow(TranslationError);
+      await expect(translate(tf, loaded.spec, graphs.layers, [Array(1000).fill('one').join(' ')])).rejects.toThrow(/more than the 1000 positions/);
+    } finally {
+      await tf.dispose();
+      await ort.dispose();
+    }
+
+    // a checkpoint whose config says another model: one clear error naming the file and the mismatch
+    const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, model: { ...config.model, dim_feedforward: 64 } }));
+    expect(() => loadCheckpoint(dir, (s) => translatorGraphs(s).train())).toThrow(CheckpointError);
+    expect(() => loadCheckpoint(dir, (s) => translatorGraphs(s).train())).toThrow(/dim_feedforward=64.*linear|dense1/);
+  }, 60_000);
+});

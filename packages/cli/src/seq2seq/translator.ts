@@ -1,0 +1,249 @@
+/**
+ * The article's Transformer used as a translator: data to tensors, teacher-forced training with
+ * the masked cross-entropy, and decoding (greedy or beam search) that reuses each block's cached
+ * keys and values through the compiled one-step decoder, on tfjs or on ONNX Runtime.
+ */
+import { compile, exportOnnx } from '@tessera/compiler';
+import { type Graph, type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
+import { buildModel, type BuiltModel, type Config, ConfigError, resolveConfig, TRANSFORMER_DEFAULTS, transformerGraphs } from '@tessera/models';
+import { Session } from '@tessera/runtime-tfjs';
+import { type Pair, tokenize } from './corpus.ts';
+import { truncatePad, Vocab } from './vocab.ts';
+
+/** A translator: its model config, step count and two vocabularies (what a checkpoint's config.json holds). */
+export interface TranslatorSpec {
+  readonly model: Config;
+  readonly numSteps: number;
+  readonly srcVocab: readonly string[];
+  readonly tgtVocab: readonly string[];
+}
+
+export class TranslationError extends Error {
+  override name = 'TranslationError';
+}
+
+const compiled = (b: BuiltModel, mode: 'eval' | 'train' = 'eval'): Graph => compile(trace(b.module, b.inputs, b.outputs), { mode }).graph;
+
+/** The graphs of a translator, compiled once: training loss, encoder, one decoder step, and the full forward (decoding without a cache). */
+export function translatorGraphs(spec: TranslatorSpec, labelSmoothing = 0) {
+  const config = resolveConfig('transformer', { ...TRANSFORMER_DEFAULTS, label_smoothing: 0 }, {}, { ...spec.model, label_smoothing: labelSmoothing });
+  if (config.src_vocab !== spec.srcVocab.length || config.tgt_vocab !== spec.tgtVocab.length) {
+    throw new ConfigError(`the model's vocabularies (${config.src_vocab}, ${config.tgt_vocab}) do not match the vocabularies given (${spec.srcVocab.length}, ${spec.tgtVocab.length})`);
+  }
+  const g = transformerGraphs(config);
+  return {
+    config,
+    layers: g.model.decoder.blks.length,
+    train: () => compiled(g.train, 'train'),
+    encoder: () => compiled(g.encoder),
+    decoderStep: () => compiled(g.decoderStep),
+    full: () => compiled(buildModel('transformer', spec.model).built),
+  };
+}
+
+/** A batch in the model's input names: source ids with lengths, decoder input (<bos> + target), labels (target + <eos>) with lengths. */
+export interface Batch {
+  readonly src: HostTensor<'int32'>;
+  readonly src_valid_lens: HostTensor<'int32'>;
+  readonly tgt: HostTensor<'int32'>;
+  readonly labels: HostTensor<'int32'>;
+  readonly label_valid_lens: HostTensor<'int32'>;
+}
+
+/** Sentences to padded id rows (d2l's build_array_nmt): tokens + <eos>, truncated or padded to numSteps, with valid lengths. */
+export function toBatch(pairs: readonly Pair[], src: Vocab, tgt: Vocab, numSteps: number): Batch {
+  const B = pairs.length;
+  const rows = (sentences: string[], v: Vocab) => sentences.map((s) => truncatePad([...v.encode(tokenize(s)), v.eos], numSteps, v.pad));
+  const srcRows = rows(pairs.map((p) => p.source), src);
+  const labelRows = rows(pairs.map((p) => p.target), tgt);
+  const lens = (rs: number[][], pad: number) => rs.map((r) => r.filter((t) => t !== pad).length);
+  const tgtRows = labelRows.map((r) => [tgt.bos, ...r.slice(0, -1)]);
+  return {
+    src: hostTensor('int32', [B, numSteps], srcRows.flat()),
+    src_valid_lens: hostTensor('int32', [B], lens(srcRows, src.pad)),
+    tgt: hostTensor('int32', [B, numSteps], tgtRows.flat()),
+    labels: hostTensor('int32', [B, numSteps], labelRows.flat()),
+    label_valid_lens: hostTensor('int32', [B], lens(labelRows, tgt.pad)),
+  };
+}
+
+/** Builds both vocabularies and the spec of a new translator from training pairs. */
+export function newSpec(pairs: readonly Pair[], model: readonly string[] | Config, numSteps: number): TranslatorSpec {
+  const srcVocab = Vocab.build(pairs.map((p) => tokenize(p.source)));
+  const tgtVocab = Vocab.build(pairs.map((p) => tokenize(p.target)));
+  const config = resolveConfig('transformer', TRANSFORMER_DEFAULTS, {}, model);
+  return { model: { ...config, src_vocab: srcVocab.size, tgt_vocab: tgtVocab.size }, numSteps, srcVocab: srcVocab.tokens, tgtVocab: tgtVocab.tokens };
+}
+
+/** Initial weights of a translator (seeded), by state_dict name. */
+export function initialTranslatorWeights(trainGraph: Graph, seed: number): Map<string, HostTensor> {
+  return initialWeights(trainGraph, seed);
+}
+
+/** Where the decoder step runs: the same compiled graphs on the tfjs runtime or, exported, on ONNX Runtime. */
+export interface StepEngine {
+  readonly name: string;
+  encode(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  step(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  dispose(): Promise<void>;
+}
+
+const pick = (w: ReadonlyMap<string, HostTensor>, g: Graph) => new Map(g.params.map((p) => [p.name, w.get(p.name)!]));
+
+export async function tfjsEngine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
+  const [e, s] = [await Session.create(encoder, { weights: pick(weights, encoder) }), await Session.create(step, { weights: pick(weights, step) })];
+  return { name: `tfjs ${e.backend.name}`, encode: (f) => e.run(f), step: (f) => s.run(f), dispose: async () => { e.dispose(); s.dispose(); } };
+}
+
+export async function ortEngine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
+  const { createRequire } = await import('node:module');
+  const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
+  const open = (g: Graph) => ort.InferenceSession.create(exportOnnx(g, { weights: pick(weights, g) }), { graphOptimizationLevel: 'all' });
+  const [e, s] = [await open(encoder), await open(step)];
+  const run = async (session: Awaited<ReturnType<typeof open>>, feeds: Record<string, HostTensor>) => {
+    const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.shape])])));
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { dtype: t.type === 'float32' ? 'float32' : 'int32', shape: t.dims.map(Number), data: t.type === 'float32' ? Float32Array.from(t.data as Float32Array) : Int32Array.from(t.data as Int32Array) } as HostTensor]));
+  };
+  return { name: 'onnxruntime-node', encode: (f) => run(e, f), step: (f) => run(s, f), dispose: async () => { await e.release(); await s.release(); } };
+}
+
+export interface DecodeOptions {
+  /** Longest output in tokens (default: the step count). */
+  readonly maxLen?: number;
+  /** Beam width; 1 is greedy. */
+  readonly beam?: number;
+  /** Keep the encoder-decoder attention of this decoder block (averaged over heads), per output step. */
+  readonly attentionLayer?: number;
+}
+
+export interface Translation {
+  readonly tokens: readonly string[];
+  /** (output steps, source tokens) cross-attention of the chosen layer. */
+  readonly attention?: readonly (readonly number[])[];
+  /** The source tokens the attention columns stand for (with <eos>). */
+  readonly sourceTokens: readonly string[];
+  /** Source words the vocabulary does not know (read as <unk>). */
+  readonly unknown: readonly string[];
+}
+
+/** Source sentence to ids (+ <eos>), with the checks a user's sentence needs. */
+export function encodeSource(sentence: string, vocab: Vocab, maxLen: number): { ids: number[]; tokens: string[]; unknown: string[] } {
+  const tokens = tokenize(sentence);
+  if (tokens.length === 0) throw new TranslationError('the sentence is empty: there is nothing to translate');
+  if (tokens.length + 1 > maxLen) throw new TranslationError(`the sentence has ${tokens.length} tokens; with <eos> that is more than the ${maxLen} positions of the positional encoding (max_len)`);
+  return { ids: [...vocab.encode(tokens), vocab.eos], tokens: [...tokens, '<eos>'], unknown: vocab.unknown(tokens) };
+}
+
+/**
+ * Translates sentences: the encoder runs once per sentence batch, then the decoder step runs once
+ * per output token with the caches it returned. Greedy decoding batches all sentences; beam
+ * search decodes one sentence at a time with its beams as the batch.
+ */
+export async function translate(engine: StepEngine, spec: TranslatorSpec, layers: number, sentences: readonly string[], options: DecodeOptions = {}): Promise<Translation[]> {
+  const src = new Vocab(spec.srcVocab);
+  const tgt = new Vocab(spec.tgtVocab);
+  const maxLen = options.maxLen ?? spec.numSteps;
+  const encoded = sentences.map((s) => encodeSource(s, src, spec.model.max_len as number));
+  if ((options.beam ?? 1) > 1) {
+    const out: Translation[] = [];
+    for (const e of encoded) out.push({ ...(await beamSearch(engine, e.ids, tgt, layers, spec, maxLen, options.beam!)), sourceTokens: e.tokens, unknown: e.unknown });
+    return out;
+  }
+  const B = encoded.length;
+  const S = Math.max(...encoded.map((e) => e.ids.length));
+  const srcT = hostTensor('int32', [B, S], encoded.flatMap((e) => truncatePad(e.ids, S, src.pad)));
+  const lens = hostTensor('int32', [B], encoded.map((e) => e.ids.length));
+  const { enc_outputs } = await engine.encode({ src: srcT, src_valid_lens: lens });
+  const d = spec.model.d_model as number;
+  let cache = emptyCache(layers, B, d);
+  let tokens = Array<number>(B).fill(tgt.bos);
+  const outputs: number[][] = Array.from({ length: B }, () => []);
+  const done = Array<boolean>(B).fill(false);
+  const attention: number[][][] = Array.from({ length: B }, () => []);
+  const heads = spec.model.nhead as number;
+  for (let t = 0; t < maxLen && !done.every(Boolean); t++) {
+    const out = await engine.step({ token: hostTensor('int32', [B, 1], tokens), position: hostTensor('int32', [1], [t]), enc_outputs: enc_outputs!, src_valid_lens: lens, ...cache });
+    cache = nextCache(out, layers);
+    const V = tgt.size;
+    tokens = Array.from({ length: B }, (_, b) => argmax(out.logits!.data, b * V, V));
+    tokens.forEach((id, b) => {
+      if (done[b]) return;
+      if (options.attentionLayer !== undefined) attention[b]!.push(headMean(out[`cross_attention_${options.attentionLayer}`]!, b, heads, S).slice(0, encoded[b]!.ids.length));
+      if (id === tgt.eos) done[b] = true;
+      else outputs[b]!.push(id);
+    });
+  }
+  return encoded.map((e, b) => ({ tokens: tgt.decode(outputs[b]!), sourceTokens: e.tokens, unknown: e.unknown, ...(options.attentionLayer !== undefined ? { attention: attention[b]! } : {}) }));
+}
+
+function emptyCache(layers: number, B: number, d: number): Record<string, HostTensor> {
+  return Object.fromEntries(Array.from({ length: layers }, (_, i) => [[`cache_k_${i}`, hostTensor('float32', [B, 0, d])], [`cache_v_${i}`, hostTensor('float32', [B, 0, d])]]).flat());
+}
+
+function nextCache(out: Record<string, HostTensor>, layers: number): Record<string, HostTensor> {
+  return Object.fromEntries(Array.from({ length: layers }, (_, i) => [[`cache_k_${i}`, out[`new_cache_k_${i}`]!], [`cache_v_${i}`, out[`new_cache_v_${i}`]!]]).flat());
+}
+
+function argmax(data: ArrayLike<number>, offset: number, n: number): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (data[offset + i]! > data[offset + best]!) best = i;
+  return best;
+}
+
+/** Row b of (B*heads, 1, S) attention averaged over its heads. */
+function headMean(w: HostTensor, b: number, heads: number, S: number): number[] {
+  const row = Array<number>(S).fill(0);
+  for (let h = 0; h < heads; h++) for (let s = 0; s < S; s++) row[s]! += w.data[(b * heads + h) * S + s]! / heads;
+  return row;
+}
+
+/** Rows of a (B, t, d) cache, reordered (beam search keeps the caches of the beams it keeps). */
+function selectRows(t: HostTensor, rows: readonly number[]): HostTensor {
+  const per = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  const data = new Float32Array(rows.length * per);
+  rows.forEach((r, i) => data.set((t.data as Float32Array).subarray(r * per, (r + 1) * per), i * per));
+  return { dtype: 'float32', shape: [rows.length, ...t.shape.slice(1)], data };
+}
+
+/** Beam search over one sentence; hypotheses are ranked by log P / L^0.75 (d2l's length penalty). */
+async function beamSearch(engine: StepEngine, ids: number[], tgt: Vocab, layers: number, spec: TranslatorSpec, maxLen: number, width: number): Promise<{ tokens: string[] }> {
+  const S = ids.length;
+  const { enc_outputs } = await engine.encode({ src: hostTensor('int32', [1, S], ids), src_valid_lens: hostTensor('int32', [1], [S]) });
+  const d = spec.model.d_model as number;
+  const V = tgt.size;
+  let beams = [{ tokens: [] as number[], logp: 0 }];
+  let cache = emptyCache(layers, 1, d);
+  const finished: { tokens: number[]; score: number }[] = [];
+  const encFor = (n: number) => selectRows(enc_outputs!, Array<number>(n).fill(0));
+  for (let t = 0; t < maxLen && beams.length > 0; t++) {
+    const n = beams.length;
+    const last = beams.map((b) => b.tokens.at(-1) ?? tgt.bos);
+    const out = await engine.step({ token: hostTensor('int32', [n, 1], last), position: hostTensor('int32', [1], [t]), enc_outputs: encFor(n), src_valid_lens: hostTensor('int32', [n], Array<number>(n).fill(S)), ...cache });
+    const candidates: { beam: number; id: number; logp: number }[] = [];
+    for (let b = 0; b < n; b++) {
+      const row = out.logits!.data.subarray(b * V, (b + 1) * V) as Float32Array;
+      const max = Math.max(...row);
+      const lse = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+      for (let id = 0; id < V; id++) candidates.push({ beam: b, id, logp: beams[b]!.logp + row[id]! - lse });
+    }
+    candidates.sort((a, b) => b.logp - a.logp);
+    const next: { beam: number; id: number; logp: number }[] = [];
+    for (const c of candidates) {
+      if (next.length >= width) break;
+      if (c.id === tgt.eos) {
+        const tokens = beams[c.beam]!.tokens;
+        finished.push({ tokens, score: c.logp / Math.max(1, tokens.length + 1) ** 0.75 });
+      } else next.push(c);
+    }
+    // Stop once the best finished hypothesis beats every live one.
+    const bestDone = Math.max(...finished.map((f) => f.score), -Infinity);
+    const live = next.map((c) => ({ tokens: [...beams[c.beam]!.tokens, c.id], logp: c.logp, from: c.beam })).filter((b) => b.logp / (b.tokens.length + 1) ** 0.75 > bestDone);
+    beams = live.map(({ tokens, logp }) => ({ tokens, logp }));
+    const keep = live.map((b) => b.from);
+    const grown = nextCache(out, layers);
+    cache = Object.fromEntries(Object.entries(grown).map(([k, v]) => [k, selectRows(v, keep)]));
+  }
+  for (const b of beams) finished.push({ tokens: b.tokens, score: b.logp / Math.max(1, b.tokens.length) ** 0.75 });
+  finished.sort((a, b) => b.score - a.score);
+  return { tokens: tgt.decode(finished[0]?.tokens ?? []) };
+}
