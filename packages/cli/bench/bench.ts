@@ -66,3 +66,4 @@ say(`\nmodel FLOPs per run: ${(flops / 1e9).toFixed(3)} G; outputs agree within 
 await ortSession.release();
 session.dispose();
 Object.values(tfInputs).forEach((t) => t.dispose());
+await import('./decode.ts'); // Transformer decoding with and without the KV cache
