@@ -1,0 +1,54 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isUserError, main } from '../main.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'tessera-train-'));
+const lines: string[] = [];
+const log = (l: string) => lines.push(l);
+
+async function cli(...argv: string[]): Promise<{ out?: string; error?: string }> {
+  try {
+    return { out: await main(argv, log) };
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    return { error: e.message };
+  }
+}
+
+const TINY = ['--config', 'd_model=16', 'nhead=2', 'num_encoder_layers=1', 'num_decoder_layers=1', 'dim_feedforward=32'];
+
+describe('tessera train transformer / tessera translate', () => {
+  it('trains, writes a checkpoint with a loss curve, resumes, and translates', async () => {
+    const ck = path.join(dir, 'ck');
+    const first = await cli('train', 'transformer', '--checkpoint', ck, '--epochs', '1', ...TINY);
+    expect(first.error).toBeUndefined();
+    expect(first.out).toMatch(/trained 1 epochs in .* target tokens\/s\); loss/);
+    expect(first.out).toMatch(/held-out \(100 sentences, greedy with the KV cache\): mean BLEU \d\.\d{3}/);
+    for (const f of ['model.safetensors', 'config.json', 'loss.svg']) expect(existsSync(path.join(ck, f))).toBe(true);
+
+    const resumed = await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, '--epochs', '1');
+    expect(resumed.error).toBeUndefined();
+    expect(lines.some((l) => l.startsWith(`resuming ${ck} after epoch 1`))).toBe(true);
+    const config = JSON.parse(readFileSync(path.join(ck, 'config.json'), 'utf8'));
+    expect(config.training.epochs).toBe(2);
+    expect(config.training.losses).toHaveLength(2);
+    expect(config.training.losses[1]).toBeLessThan(config.training.losses[0]);
+
+    const svg = path.join(dir, 'attention.svg');
+    const t = await cli('translate', '--checkpoint', ck, 'three hundred twelve', '--attention', '0', '--attention-svg', svg);
+    expect(t.error).toBeUndefined();
+    expect(t.out!.length).toBeGreaterThan(0);
+    expect(readFileSync(svg, 'utf8')).toContain('<rect');
+    const beam = await cli('translate', '--checkpoint', ck, 'three hundred twelve', '--beam', '3', '--backend', 'onnxruntime');
+    expect(beam.error).toBeUndefined();
+
+    expect((await cli('translate', '--checkpoint', ck, '')).error).toMatch(/the sentence is empty/);
+    await cli('translate', '--checkpoint', ck, 'nine hundred gazillion');
+    expect(lines.at(-1)).toMatch(/'gazillion' not in the source vocabulary; read as <unk>/);
+    expect((await cli('translate', '--checkpoint', path.join(dir, 'nowhere'), 'one')).error).toMatch(/is not a translator checkpoint: it has no config.json/);
+    expect((await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, ...TINY)).error).toMatch(/--config cannot change the model/);
+    expect((await cli('train', 'gpt', '--checkpoint', ck)).error).toMatch(/trains 'transformer'/);
+  }, 60_000);
+});
