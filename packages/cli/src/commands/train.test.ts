@@ -26,6 +26,7 @@ describe('tessera train transformer / tessera translate', () => {
     expect(first.error).toBeUndefined();
     expect(first.out).toMatch(/trained 1 epochs in .* target tokens\/s\); loss/);
     expect(first.out).toMatch(/held-out \(100 sentences, greedy with the KV cache\): mean BLEU \d\.\d{3}/);
+    expect(first.out).toMatch(/onnxruntime-node .* gives the tfjs tokens on 100\/100 held-out sentences/);
     for (const f of ['model.safetensors', 'config.json', 'loss.svg']) expect(existsSync(path.join(ck, f))).toBe(true);
 
     const resumed = await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, '--epochs', '1');

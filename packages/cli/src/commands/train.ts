@@ -60,12 +60,13 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
   const result = await trainTranslator(spec, corpus.train, from?.weights, from?.training, {
     epochs, lr, batchSize, labelSmoothing, clipNorm, seed, onBatch: (p) => bar(p, total),
   });
-  const evaluation = await evaluate(spec, result.weights, corpus.heldOut);
+  const evaluation = await evaluate(spec, result.weights, corpus.heldOut, { compareOnnx: true });
   saveCheckpoint(dir, { spec, training: { ...result.training, heldOutBleu: evaluation.meanBleu }, weights: result.weights });
   const worst = [...evaluation.examples].sort((a, b) => a.bleu - b.bleu).slice(0, 3).filter((e) => e.bleu < 1);
   return [
     `trained ${epochs} epochs in ${result.seconds.toFixed(1)} s (${(result.tokens / result.seconds).toFixed(0)} target tokens/s); loss ${result.training.losses[0]!.toFixed(3)} -> ${result.training.losses.at(-1)!.toFixed(3)}`,
     `held-out (${corpus.heldOut.length} sentences, greedy with the KV cache): mean BLEU ${evaluation.meanBleu.toFixed(3)}, exact ${(100 * evaluation.exact).toFixed(0)}%`,
+    `the same greedy loop over onnxruntime-node (the exported encoder and decoder step) gives the tfjs tokens on ${evaluation.onnxAgreement}/${corpus.heldOut.length} held-out sentences`,
     ...worst.map((e) => `  ${e.source} => ${e.prediction} (expected ${e.target}, BLEU ${e.bleu.toFixed(2)})`),
     `wrote ${dir}/${FILES.weights}, ${FILES.config}, ${FILES.loss}`,
   ].join('\n');

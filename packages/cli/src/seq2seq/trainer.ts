@@ -5,7 +5,7 @@ import { Session } from '@tessera/runtime-tfjs';
 import { bleu } from './bleu.ts';
 import type { TrainingState } from './checkpoint.ts';
 import { type Pair, tokenize } from './corpus.ts';
-import { toBatch, translatorGraphs, type TranslatorSpec, tfjsEngine, translate } from './translator.ts';
+import { ortEngine, toBatch, translatorGraphs, type TranslatorSpec, tfjsEngine, translate } from './translator.ts';
 import { Vocab } from './vocab.ts';
 
 export interface TrainOptions {
@@ -89,14 +89,27 @@ export interface Evaluation {
   readonly meanBleu: number;
   readonly exact: number;
   readonly examples: readonly { source: string; target: string; prediction: string; bleu: number }[];
+  /** With `compareOnnx`: how many sentences onnxruntime-node decoded to exactly the tfjs tokens. */
+  readonly onnxAgreement?: number;
 }
 
 /** Greedy (or beam) translations of held-out pairs with the cached decoder, scored with d2l's BLEU (k = 2). */
-export async function evaluate(spec: TranslatorSpec, weights: ReadonlyMap<string, HostTensor>, pairs: readonly Pair[], options: { beam?: number; k?: number } = {}): Promise<Evaluation> {
+export async function evaluate(spec: TranslatorSpec, weights: ReadonlyMap<string, HostTensor>, pairs: readonly Pair[], options: { beam?: number; k?: number; compareOnnx?: boolean } = {}): Promise<Evaluation> {
   const graphs = translatorGraphs(spec);
-  const engine = await tfjsEngine(graphs.encoder(), graphs.decoderStep(), weights);
+  const [encoder, step] = [graphs.encoder(), graphs.decoderStep()];
+  const engine = await tfjsEngine(encoder, step, weights);
   try {
     const out = await translate(engine, spec, graphs.layers, pairs.map((p) => p.source), { beam: options.beam ?? 1 });
+    let onnxAgreement: number | undefined;
+    if (options.compareOnnx) {
+      const ort = await ortEngine(encoder, step, weights);
+      try {
+        const other = await translate(ort, spec, graphs.layers, pairs.map((p) => p.source), { beam: options.beam ?? 1 });
+        onnxAgreement = other.filter((t, i) => t.tokens.join(' ') === out[i]!.tokens.join(' ')).length;
+      } finally {
+        await ort.dispose();
+      }
+    }
     const examples = pairs.map((p, i) => {
       const pred = out[i]!.tokens;
       return { source: p.source, target: p.target, prediction: pred.join(' '), bleu: bleu(pred, tokenize(p.target), options.k ?? 2) };
@@ -105,6 +118,7 @@ export async function evaluate(spec: TranslatorSpec, weights: ReadonlyMap<string
       meanBleu: examples.reduce((s, e) => s + e.bleu, 0) / examples.length,
       exact: examples.filter((e) => e.prediction === tokenize(e.target).join(' ')).length / examples.length,
       examples,
+      ...(onnxAgreement !== undefined ? { onnxAgreement } : {}),
     };
   } finally {
     await engine.dispose();
