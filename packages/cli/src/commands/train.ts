@@ -7,7 +7,7 @@ import { evaluate, trainTranslator } from '../seq2seq/trainer.ts';
 import { newSpec, translatorGraphs } from '../seq2seq/translator.ts';
 
 export const TRAIN_USAGE = `  train transformer --checkpoint DIR [--epochs 40] [--lr 0.005] [--batch-size 64] [--num-steps 12]
-            [--label-smoothing 0] [--clip-norm 1] [--seed 0] [--config k=v ...] [--resume DIR] [--backend auto|wasm|cpu|tfjs-node]
+            [--label-smoothing 0] [--clip-norm 1] [--seed 0] [--config k=v ...] [--resume DIR]
                                          train on English -> French number words (1..999, 100 held out); writes
                                          DIR/model.safetensors, config.json, loss.svg; prints held-out BLEU`;
 
@@ -33,7 +33,7 @@ function progressBar(write: (s: string) => void, tty: boolean) {
 }
 
 export async function trainCommand(args: Args, log: (line: string) => void, stderr: { write: (s: string) => void; isTTY?: boolean } = process.stderr): Promise<string> {
-  expectOptions(args, ['checkpoint', 'epochs', 'lr', 'batch-size', 'num-steps', 'label-smoothing', 'clip-norm', 'seed', 'config', 'resume', 'backend', 'held-out']);
+  expectOptions(args, ['checkpoint', 'epochs', 'lr', 'batch-size', 'num-steps', 'label-smoothing', 'clip-norm', 'seed', 'config', 'resume', 'held-out']);
   if (args.positional[0] !== 'transformer') throw new UsageError(`tessera train trains 'transformer' (the article's encoder-decoder); got ${args.positional[0] === undefined ? 'nothing' : `'${args.positional[0]}'`}`);
   const dir = requireOption(args, 'checkpoint', 'DIR (where the model is written)');
   const epochs = numberOption(args, 'epochs', 40, (v) => Number.isInteger(v) && v >= 1, 'a whole number of epochs >= 1');
@@ -44,9 +44,9 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
   const clipNorm = numberOption(args, 'clip-norm', 1, (v) => v > 0, 'a norm > 0');
   const seed = numberOption(args, 'seed', 0, (v) => Number.isInteger(v), 'a whole number');
   const heldOut = numberOption(args, 'held-out', 100, (v) => Number.isInteger(v) && v >= 1 && v < 999, 'a whole number from 1 to 998');
-  const backend = (option(args, 'backend') ?? 'auto') as 'auto' | 'wasm' | 'cpu' | 'tfjs-node';
-  if (!['auto', 'wasm', 'cpu', 'tfjs-node'].includes(backend)) throw new UsageError(`--backend ${backend}: expected auto, wasm, cpu or tfjs-node`);
-  log((await initBackendInfo(backend)).reason);
+  // The best backend present. (Not selectable here: tfjs-core's gradients are registered only as a
+  // side effect of trying tfjs-node, which 'auto' does first; see the report of issue 3.)
+  log((await initBackendInfo('auto')).reason);
 
   const corpus = numbersCorpus({ heldOut });
   const resume = option(args, 'resume');
