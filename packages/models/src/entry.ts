@@ -16,6 +16,8 @@ export interface CatalogEntry {
   readonly reference: string;
   readonly defaults: Config;
   readonly choices: Choices;
+  /** Overrides that make the model small ({} when the defaults are): the catalog-wide export test runs every entry with them. */
+  readonly small: Config;
   build(config: Config): BuiltModel;
 }
 

@@ -18,6 +18,7 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
     reference: 'd2l masked_softmax in PyTorch',
     defaults: { batch: 'B', queries: 2, keys: 4, valid_lens: '1d' },
     choices: { valid_lens: VALID_LENS },
+    small: {},
     build: (c) => ({
       module: new Adapter(undefined, (x, lens) => maskedSoftmax(x as Tensor<'float32', 3>, lens as Tensor<'int32', 1>)),
       inputs: { X: f32(dim(c, 'batch'), dim(c, 'queries'), dim(c, 'keys')), ...validLensInput(c, dim(c, 'batch'), dim(c, 'queries')) },
@@ -30,6 +31,7 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
     reference: 'd2l NWKernelRegression; closed form in numpy',
     defaults: { parametric: false, queries: 'Q', keys: 'K' },
     choices: {},
+    small: {},
     build: (c) => {
       const regressor = c.parametric ? new NWKernelRegression() : new NadarayaWatson();
       return {
@@ -48,6 +50,7 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
     reference: 'd2l AdditiveAttention',
     defaults: { key_size: 2, query_size: 20, num_hiddens: 8, dropout: 0.1, value_size: 4, batch: 'B', queries: 'Q', keys: 'K', valid_lens: '1d' },
     choices: { valid_lens: VALID_LENS },
+    small: {},
     build: (c) => {
       const attention = new AdditiveAttention(num(c, 'key_size'), num(c, 'query_size'), num(c, 'num_hiddens'), num(c, 'dropout'));
       return attentionModel(c, attention, (q, k, v, lens) => attention.forward(q, k, v, lens));
@@ -59,6 +62,7 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
     reference: 'd2l DotProductAttention',
     defaults: { query_size: 2, value_size: 4, dropout: 0.5, batch: 'B', queries: 'Q', keys: 'K', valid_lens: '1d' },
     choices: { valid_lens: VALID_LENS },
+    small: {},
     build: (c) => {
       const attention = new DotProductAttention(num(c, 'dropout'));
       return attentionModel({ ...c, key_size: c.query_size! }, attention, (q, k, v, lens) => attention.forward(q, k, v, lens));
@@ -70,6 +74,7 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
     reference: 'd2l MultiHeadAttention',
     defaults: { key_size: 100, query_size: 100, value_size: 100, num_hiddens: 100, num_heads: 5, dropout: 0.5, bias: false, batch: 'B', queries: 'Q', keys: 'K', valid_lens: '1d' },
     choices: { valid_lens: VALID_LENS },
+    small: {},
     build: (c) => {
       const attention = new MultiHeadAttention(num(c, 'key_size'), num(c, 'query_size'), num(c, 'value_size'), num(c, 'num_hiddens'), num(c, 'num_heads'), num(c, 'dropout'), c.bias as boolean);
       return attentionModel(c, attention, (q, k, v, lens) => attention.forward(q, k, v, lens), ['output']);
@@ -85,6 +90,7 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
       batch: 'B', tgt_len: 'L', src_len: 'S',
     },
     choices: { key_padding_mask: ['none', 'bool', 'float'], attn_mask: ['none', 'bool', 'float'] },
+    small: { embed_dim: 16, num_heads: 4 },
     build: (c) => {
       const E = num(c, 'embed_dim');
       const H = num(c, 'num_heads');
