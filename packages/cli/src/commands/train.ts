@@ -2,11 +2,11 @@
 import { initBackendInfo } from '@tessera/runtime-tfjs';
 import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
 import { FILES, loadCheckpoint, saveCheckpoint } from '../seq2seq/checkpoint.ts';
-import { numbersCorpus } from '../seq2seq/corpus.ts';
+import { detokenize, numbersCorpus } from '../seq2seq/corpus.ts';
 import { evaluate, trainTranslator } from '../seq2seq/trainer.ts';
 import { newSpec, translatorGraphs } from '../seq2seq/translator.ts';
 
-export const TRAIN_USAGE = `  train transformer --checkpoint DIR [--epochs 40] [--lr 0.005] [--batch-size 64] [--num-steps 12]
+export const TRAIN_USAGE = `  train transformer --checkpoint DIR [--epochs 20] [--lr 0.005] [--batch-size 64] [--num-steps 12]
             [--label-smoothing 0] [--clip-norm 1] [--seed 0] [--config k=v ...] [--resume DIR]
                                          train on English -> French number words (1..999, 100 held out); writes
                                          DIR/model.safetensors, config.json, loss.svg; prints held-out BLEU`;
@@ -36,7 +36,7 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
   expectOptions(args, ['checkpoint', 'epochs', 'lr', 'batch-size', 'num-steps', 'label-smoothing', 'clip-norm', 'seed', 'config', 'resume', 'held-out']);
   if (args.positional[0] !== 'transformer') throw new UsageError(`tessera train trains 'transformer' (the article's encoder-decoder); got ${args.positional[0] === undefined ? 'nothing' : `'${args.positional[0]}'`}`);
   const dir = requireOption(args, 'checkpoint', 'DIR (where the model is written)');
-  const epochs = numberOption(args, 'epochs', 40, (v) => Number.isInteger(v) && v >= 1, 'a whole number of epochs >= 1');
+  const epochs = numberOption(args, 'epochs', 20, (v) => Number.isInteger(v) && v >= 1, 'a whole number of epochs >= 1');
   const lr = numberOption(args, 'lr', 0.005, (v) => v > 0, 'a learning rate > 0');
   const batchSize = numberOption(args, 'batch-size', 64, (v) => Number.isInteger(v) && v >= 1, 'a whole batch size >= 1');
   const numSteps = numberOption(args, 'num-steps', 12, (v) => Number.isInteger(v) && v >= 2, 'a whole step count >= 2');
@@ -67,7 +67,7 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
     `trained ${epochs} epochs in ${result.seconds.toFixed(1)} s (${(result.tokens / result.seconds).toFixed(0)} target tokens/s); loss ${result.training.losses[0]!.toFixed(3)} -> ${result.training.losses.at(-1)!.toFixed(3)}`,
     `held-out (${corpus.heldOut.length} sentences, greedy with the KV cache): mean BLEU ${evaluation.meanBleu.toFixed(3)}, exact ${(100 * evaluation.exact).toFixed(0)}%`,
     `the same greedy loop over onnxruntime-node (the exported encoder and decoder step) gives the tfjs tokens on ${evaluation.onnxAgreement}/${corpus.heldOut.length} held-out sentences`,
-    ...worst.map((e) => `  ${e.source} => ${e.prediction} (expected ${e.target}, BLEU ${e.bleu.toFixed(2)})`),
+    ...worst.map((e) => `  ${e.source} => ${detokenize(e.prediction.split(' '))} (expected ${e.target}, BLEU ${e.bleu.toFixed(2)})`),
     `wrote ${dir}/${FILES.weights}, ${FILES.config}, ${FILES.loss}`,
   ].join('\n');
 }

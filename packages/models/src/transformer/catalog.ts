@@ -92,6 +92,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: "the article's Transformer (d2l form): embeddings x sqrt(d) + sinusoidal positions, post-norm encoder and decoder blocks with valid lengths, output Linear; returns the attention weights of every block",
     reference: 'd2l TransformerEncoder/TransformerDecoder, re-implemented in PyTorch in fixtures/generate.py',
     defaults: TRANSFORMER_DEFAULTS,
+    small: { src_vocab: 12, tgt_vocab: 12, d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
     choices: {},
     build: (c) => {
       const model = buildEncoderDecoder(c);
@@ -119,6 +120,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: 'the encoder half of the d2l-form Transformer (for export: encode once, then decode step by step)',
     reference: 'd2l TransformerEncoder',
     defaults: TRANSFORMER_DEFAULTS,
+    small: { src_vocab: 12, tgt_vocab: 12, d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
     choices: {},
     build: (c) => transformerGraphs(c).encoder,
   },
@@ -127,6 +129,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: 'one decoding step of the d2l-form Transformer with an explicit key/value cache per block (cache_k_i, cache_v_i in; new_cache_k_i, new_cache_v_i out)',
     reference: 'd2l TransformerDecoder at prediction time',
     defaults: TRANSFORMER_DEFAULTS,
+    small: { src_vocab: 12, tgt_vocab: 12, d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
     choices: {},
     build: (c) => transformerGraphs(c).decoderStep,
   },
@@ -135,6 +138,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: 'torch.nn.Transformer (post-norm, ReLU): loads its state_dict as is; src_key_padding_mask, tgt_mask (causal from generate_square_subsequent_mask, or given), memory_key_padding_mask',
     reference: 'torch.nn.Transformer',
     defaults: TORCH_DEFAULTS,
+    small: { d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
     choices: { tgt_mask: ['none', 'causal', 'float', 'bool'] },
     build: (c) => {
       const o = {
