@@ -1,7 +1,7 @@
 /** A graph lowered to tfjs with its parameters as variables: inference, training, weights in and out. */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  type Bindings, evaluateDim, type Graph, type HostTensor, initialWeights, seededRandom, sizeOf, sourceToString, typeOf, acceptsDtype, bindInputs, checkWeights, InputError,
+  type Bindings, evaluateDim, type Graph, type HostTensor, initialWeights, seededRandom, sizeOf, sourceToString, typeOf, bindInputs, checkWeights, InputError,
 } from '@tessera/graph-dsl';
 import { type BackendInfo, type BackendPreference, initBackendInfo } from './backend.ts';
 import { fromTf, fromTfSync, toTf } from './host.ts';

@@ -39,7 +39,7 @@ export function broadcastIndex(inShape: readonly number[], outShape: readonly nu
   const offset = rank - inShape.length;
   const inStrides = strides(inShape);
   // stride of each output axis in the input: 0 where the input broadcasts
-  const step = outShape.map((d, i) => (i < offset || inShape[i - offset] === 1 ? 0 : inStrides[i - offset]!));
+  const step = outShape.map((_, i) => (i < offset || inShape[i - offset] === 1 ? 0 : inStrides[i - offset]!));
   const counter = new Array<number>(rank).fill(0);
   let at = 0;
   for (let k = 0; k < size; k++) {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Dim, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
-import { type AttributeProto, type NodeProto, onnx, onnxDataType, type OnnxDType, type TensorProto } from './proto.ts';
+import { type AttributeProto, type NodeProto, onnx, onnxDataType, type TensorProto } from './proto.ts';
 
 /** An attribute value: integers become INT/INTS, `{ float }` FLOAT, strings STRING, `{ tensor }` TENSOR. */
 export type AttrValue = number | readonly number[] | { readonly float: number } | { readonly floats: readonly number[] } | string | { readonly tensor: ConstTensor };

@@ -1,6 +1,6 @@
 /** Graph -> ONNX ModelProto: parameters as initializers named by their paths, one mapping per op, symbolic dims as dim_param. */
 import { endianness } from 'node:os';
-import { checkWeights, type Dim, dimToString, evaluateDim, type Graph, type HostTensor, shapeToString, sizeOf, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { checkWeights, type Dim, dimToString, type Graph, type HostTensor, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
 import { ExportContext, tensorProto } from './context.ts';
 import { lowerNode } from './ops/index.ts';
 import { irVersionFor, type ModelProto, onnx, onnxDataType, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.ts';

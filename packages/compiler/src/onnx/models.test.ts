@@ -49,7 +49,7 @@ describe('ONNX export runs in ONNX Runtime and matches plain-loop references', (
     const bytes = exportOnnx(graph, { weights });
     expect(checkOnnx(bytes)).toBeUndefined();
     const conv = (x: HostTensor, w: HostTensor, b: HostTensor | undefined, stride: [number, number], pad: [number, number], groups: number) => {
-      const [N, C, H, W] = x.shape as [number, number, number, number];
+      const [N, , H, W] = x.shape as [number, number, number, number];
       const [O, CI, KH, KW] = w.shape as [number, number, number, number];
       const OH = Math.floor((H + 2 * pad[0] - KH) / stride[0]) + 1;
       const OW = Math.floor((W + 2 * pad[1] - KW) / stride[1]) + 1;

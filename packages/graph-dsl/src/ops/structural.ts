@@ -1,5 +1,5 @@
 import type { DType, HostTensor } from '../dtype.ts';
-import { addDims, type Dim, dimsEqual, dimToString, divDims, isSymbolic, mulDims, shapeToString, subDims } from '../dim.ts';
+import { addDims, type Dim, dimsEqual, dimToString, divDims, isSymbolic, shapeToString, subDims } from '../dim.ts';
 import { broadcastShapes, defineOp, expectRank, normalizeAxis, numElements, ShapeError, sliceRange, type SliceAttrs } from './op.ts';
 
 const ANY: readonly DType[] = ['float32', 'int32', 'bool'];
