@@ -1,6 +1,6 @@
 import { compile } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, initialWeights, trace } from '@tessera/graph-dsl';
-import { buildModel, type BuiltModel, type CatalogEntry, type Config } from '@tessera/models';
+import { buildModel, type BuiltModel, type CatalogEntry, type Config, takeBuffers } from '@tessera/models';
 import { readSafetensorsFile } from '@tessera/safetensors';
 
 export interface PreparedModel {
@@ -22,7 +22,8 @@ export function prepareModel(name: string, config: readonly string[], weightsPat
   const traced = trace(built.module, built.inputs, built.outputs);
   let weights: Map<string, HostTensor>;
   if (weightsPath) {
-    weights = readSafetensorsFile(weightsPath).tensors;
+    // buffers in a PyTorch state_dict (Swin's relative_position_index) are checked against the model's own and taken out
+    weights = takeBuffers(built.module, readSafetensorsFile(weightsPath).tensors, weightsPath);
     checkWeights(traced, weights, { source: weightsPath });
   } else weights = initialWeights(traced, seed);
   const { graph } = compile(traced, {});

@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { main } from '../main.ts';
+import { decodeImage, preprocess, topK } from './image.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'tessera-image-'));
+
+function gradient(width: number, height: number): Buffer {
+  const png = new PNG({ width, height });
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) png.data.set([(x * 255) / width, (y * 255) / height, 128, 255], (y * width + x) * 4);
+  return PNG.sync.write(png);
+}
+
+describe('tessera run --image', () => {
+  it('decodes PNG and JPEG, resizes the shorter side, center-crops and normalizes as torchvision', () => {
+    const png = decodeImage(gradient(40, 30), 'g.png');
+    expect([png.width, png.height]).toEqual([40, 30]);
+    const x = preprocess(png, { resize: 16, crop: 16, interpolation: 'bilinear' });
+    expect(x.shape).toEqual([1, 3, 16, 16]);
+    // blue is constant 128: (128/255 - 0.406) / 0.225 everywhere
+    expect(Math.abs(x.data[2 * 256 + 37]! - (128 / 255 - 0.406) / 0.225)).toBeLessThan(1e-6);
+    // red grows left to right, green top to bottom
+    expect(x.data[15]!).toBeGreaterThan(x.data[0]!);
+    expect(x.data[256 + 15 * 16]!).toBeGreaterThan(x.data[256]!);
+    const jpg = jpeg.encode({ width: 8, height: 8, data: Buffer.alloc(8 * 8 * 4, 200) }, 90).data;
+    expect(decodeImage(jpg, 'g.jpg').width).toBe(8);
+    expect(() => decodeImage(new Uint8Array([1, 2, 3, 4, 5]), 'x.bin')).toThrow(/cannot decode x.bin: it is neither a PNG nor a JPEG/);
+    expect(() => decodeImage(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0, 0, 0]), 'bad.png')).toThrow(/cannot decode bad.png as PNG/);
+  });
+
+  it('prints the top-5 classes of a small ViT', async () => {
+    const file = path.join(dir, 'g.png');
+    writeFileSync(file, gradient(50, 40));
+    const out = await main(['run', 'vit_b_16', '--image', file, '--config', 'image_size=32', 'patch_size=8', 'num_layers=1', 'num_heads=2', 'hidden_dim=16', 'mlp_dim=32', 'num_classes=7'], () => {});
+    const rows = out.split('\n').slice(1);
+    expect(rows.length).toBe(5);
+    expect(rows[0]).toMatch(/^1\. +\d+\.\d\d% {2}class \d \(\d\)$/);
+    expect(out).toMatch(/50x40 -> 32x32/);
+  });
+
+  it('top-k is sorted softmax', () => {
+    const r = topK(new Float32Array([0, 2, 1]), 2);
+    expect(r.map((x) => x.index)).toEqual([1, 2]);
+    expect(r[0]!.probability).toBeCloseTo(Math.exp(2) / (1 + Math.exp(1) + Math.exp(2)), 6);
+  });
+});

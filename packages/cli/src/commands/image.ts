@@ -1,0 +1,188 @@
+/**
+ * `tessera run MODEL --image FILE [--weights W]`: decodes a PNG or JPEG (pure JS), resizes and
+ * normalizes it as torchvision's ImageNet presets do (resize the shorter side, center crop,
+ * mean/std), runs the model and prints the top-5 classes, with ImageNet labels when the head
+ * has 1000 classes.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { evaluateDim, type HostTensor, hostTensor } from '@tessera/graph-dsl';
+import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { type Args, expectOptions, option, UsageError } from '../args.ts';
+import { prepareModel } from '../model.ts';
+
+const LABELS = createRequire(import.meta.url)('../imagenet-labels.json') as string[];
+
+export class ImageError extends Error {
+  override name = 'ImageError';
+}
+
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  /** RGBA, 8 bits a channel, row-major. */
+  readonly data: Uint8Array;
+}
+
+/** PNG or JPEG by their signatures; anything else, or a file the decoder rejects, is an ImageError naming the file. */
+export function decodeImage(bytes: Uint8Array, source: string): RgbImage {
+  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  if (!isPng && !isJpeg) throw new ImageError(`cannot decode ${source}: it is neither a PNG nor a JPEG (first bytes ${Array.from(bytes.slice(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  try {
+    if (isPng) {
+      const png = PNG.sync.read(Buffer.from(bytes));
+      return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
+    }
+    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+    return { width: img.width, height: img.height, data: img.data };
+  } catch (e) {
+    throw new ImageError(`cannot decode ${source} as ${isPng ? 'PNG' : 'JPEG'}: ${(e as Error).message}`);
+  }
+}
+
+export type Interpolation = 'bilinear' | 'bicubic';
+
+/** torchvision's ImageClassification preset of each model's IMAGENET1K_V1 weights. */
+export interface Preset {
+  readonly resize: number;
+  readonly crop: number;
+  readonly interpolation: Interpolation;
+}
+export const PRESETS: Readonly<Record<string, Preset>> = {
+  vit_b_16: { resize: 256, crop: 224, interpolation: 'bilinear' },
+  vit_b_32: { resize: 256, crop: 224, interpolation: 'bilinear' },
+  vit_l_16: { resize: 242, crop: 224, interpolation: 'bilinear' },
+  vit_l_32: { resize: 256, crop: 224, interpolation: 'bilinear' },
+  vit_h_14: { resize: 518, crop: 518, interpolation: 'bicubic' },
+  swin_t: { resize: 232, crop: 224, interpolation: 'bicubic' },
+  swin_s: { resize: 246, crop: 224, interpolation: 'bicubic' },
+  swin_b: { resize: 238, crop: 224, interpolation: 'bicubic' },
+};
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+/** PIL's filters: support and weight. */
+const FILTERS: Record<Interpolation, { support: number; weight: (x: number) => number }> = {
+  bilinear: { support: 1, weight: (x) => Math.max(0, 1 - Math.abs(x)) },
+  bicubic: {
+    support: 2,
+    weight: (x) => {
+      const a = -0.5;
+      const t = Math.abs(x);
+      if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+      if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+      return 0;
+    },
+  },
+};
+
+/** One axis of PIL's antialiased resampling: for each output pixel, the input pixels and normalized weights. */
+function resampleAxis(inSize: number, outSize: number, filter: Interpolation): { start: number; weights: number[] }[] {
+  const { support, weight } = FILTERS[filter];
+  const scale = inSize / outSize;
+  const fscale = Math.max(scale, 1);
+  const reach = support * fscale;
+  return Array.from({ length: outSize }, (_, o) => {
+    const center = (o + 0.5) * scale;
+    const start = Math.max(0, Math.floor(center - reach));
+    const end = Math.min(inSize, Math.ceil(center + reach));
+    const w = Array.from({ length: end - start }, (_, k) => weight((start + k - center + 0.5) / fscale));
+    const sum = w.reduce((a, b) => a + b, 0) || 1;
+    return { start, weights: w.map((v) => v / sum) };
+  });
+}
+
+/**
+ * Resize so the shorter side is `preset.resize` (the longer keeps the aspect ratio, truncated as
+ * torchvision does), center crop to `crop` x `crop`, scale to [0, 1], normalize with ImageNet's
+ * mean and std: (1, 3, crop, crop) float32.
+ */
+export function preprocess(img: RgbImage, preset: Preset, cropSize: readonly [number, number] = [preset.crop, preset.crop]): HostTensor<'float32'> {
+  const short = Math.min(img.width, img.height);
+  const [w, h] = img.width <= img.height ? [preset.resize, Math.trunc((preset.resize * img.height) / short)] : [Math.trunc((preset.resize * img.width) / short), preset.resize];
+  const cols = resampleAxis(img.width, w, preset.interpolation);
+  const rows = resampleAxis(img.height, h, preset.interpolation);
+  // horizontal pass, then vertical, in float
+  const tmp = new Float32Array(img.height * w * 3);
+  for (let y = 0; y < img.height; y++) {
+    for (let x = 0; x < w; x++) {
+      const { start, weights } = cols[x]!;
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let k = 0; k < weights.length; k++) s += weights[k]! * img.data[(y * img.width + start + k) * 4 + c]!;
+        tmp[(y * w + x) * 3 + c] = s;
+      }
+    }
+  }
+  const [ch, cw] = cropSize;
+  if (ch > h || cw > w) throw new ImageError(`the resized image (${w}x${h}) is smaller than the crop (${cw}x${ch})`);
+  const top = Math.round((h - ch) / 2);
+  const left = Math.round((w - cw) / 2);
+  const out = hostTensor('float32', [1, 3, ch, cw]);
+  for (let y = 0; y < ch; y++) {
+    const { start, weights } = rows[top + y]!;
+    for (let x = 0; x < cw; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let k = 0; k < weights.length; k++) s += weights[k]! * tmp[((start + k) * w + left + x) * 3 + c]!;
+        // PIL rounds and clamps to 8 bits before ToTensor
+        const v = Math.min(255, Math.max(0, Math.round(s))) / 255;
+        out.data[(c * ch + y) * cw + x] = (v - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
+      }
+    }
+  }
+  return out;
+}
+
+export function topK(logits: Float32Array, k: number): { index: number; probability: number }[] {
+  const max = Math.max(...logits);
+  const exps = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps
+    .map((e, index) => ({ index, probability: e / sum }))
+    .sort((a, b) => b.probability - a.probability)
+    .slice(0, k);
+}
+
+export async function imageCommand(args: Args, log: (line: string) => void): Promise<string> {
+  expectOptions(args, ['image', 'weights', 'config', 'backend']);
+  const name = args.positional[0];
+  if (!name) throw new UsageError('tessera run needs a MODEL (see tessera list)');
+  const file = option(args, 'image')!;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new ImageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  const image = decodeImage(bytes, file);
+  const model = prepareModel(name, ['batch=1', ...(args.options.get('config') ?? [])], option(args, 'weights'));
+  const input = model.graph.inputs[0]!;
+  const shape = model.graph.types.get(input.value)!.shape.map((d) => evaluateDim(d, new Map()));
+  if (shape.length !== 4 || shape[1] !== 3) throw new UsageError(`tessera run --image: model '${name}' does not take an image (its input ${input.name} is [${shape.join(', ')}])`);
+  const [ch, cw] = [shape[2]!, shape[3]!];
+  const base = PRESETS[name] ?? { resize: Math.round((Math.min(ch, cw) * 256) / 224), crop: Math.min(ch, cw), interpolation: 'bilinear' as const };
+  const preset = { ...base, resize: Math.round((base.resize * Math.max(ch, cw)) / base.crop), crop: Math.max(ch, cw) };
+  const pixels = preprocess(image, preset, [ch, cw]);
+  const backend = await initBackendInfo((option(args, 'backend') ?? 'auto') as never);
+  log(backend.reason);
+  const session = await Session.create(model.graph, { weights: model.weights });
+  let logits: HostTensor;
+  try {
+    const out = await session.run({ [input.name]: pixels });
+    logits = Object.values(out)[0]!;
+  } finally {
+    session.dispose();
+  }
+  const classes = logits.shape.at(-1)!;
+  const labels = classes === 1000 ? LABELS : undefined;
+  const rows = topK(logits.data as Float32Array, Math.min(5, classes)).map(
+    (r, i) => `${i + 1}. ${(r.probability * 100).toFixed(2).padStart(6)}%  ${labels ? labels[r.index] : `class ${r.index}`} (${r.index})`,
+  );
+  const note = model.weightsSource.startsWith('initial') ? ' (no --weights: random initial weights, the classes mean nothing)' : '';
+  return [`${name} on ${file} (${image.width}x${image.height} -> ${cw}x${ch}, resize ${preset.resize} ${preset.interpolation}, center crop) with weights ${model.weightsSource}${note}:`, ...rows].join('\n');
+}
