@@ -12,6 +12,7 @@ function vitEntry(name: keyof typeof VIT_CONFIGS): CatalogEntry {
     reference: `torchvision.models.${name}() (VisionTransformer)`,
     defaults: { ...sizes, num_classes: 1000, dropout: 0, attention_dropout: 0, batch: 'B' },
     choices: {},
+    small: { image_size: 32, patch_size: 8, num_layers: 2, num_heads: 2, hidden_dim: 16, mlp_dim: 32, num_classes: 10 },
     build: (c: Config) => {
       const model = new VisionTransformer({
         image_size: num(c, 'image_size'), patch_size: num(c, 'patch_size'), num_layers: num(c, 'num_layers'), num_heads: num(c, 'num_heads'),
@@ -42,6 +43,8 @@ function swinEntry(name: keyof typeof SWIN_CONFIGS): CatalogEntry {
       mlp_ratio: 4, dropout: 0, attention_dropout: 0, stochastic_depth_prob: sizes.stochastic_depth_prob, num_classes: 1000, image_size: 224, batch: 'B',
     },
     choices: {},
+    // 56 -> maps 14 and 7, padded to 16 and 8 for window 4: both stages shift
+    small: { embed_dim: 16, depths: [2, 2], num_heads: [2, 4], window_size: [4, 4], image_size: 56, num_classes: 10 },
     build: (c: Config) => {
       const model = new SwinTransformer({
         patch_size: pair(c, 'patch_size'), embed_dim: num(c, 'embed_dim'), depths: list(c, 'depths'), num_heads: list(c, 'num_heads'), window_size: pair(c, 'window_size'),
