@@ -40,12 +40,23 @@ export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
   return matMul2(x, y, transposeA, transposeB, bias);
 }
 
+/** The last two axes swapped, as a new tensor. */
+function swapLast(x: tf.Tensor): tf.Tensor {
+  const perm = x.shape.map((_, i) => i);
+  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1]!, perm[x.rank - 2]!];
+  return tf.transpose(x, perm);
+}
+
 /** Operands with one batch shape. */
 function matMul2(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, bias?: tf.Tensor): tf.Tensor {
+  if (tf.getBackend() === 'wasm') {
+    // tfjs-backend-wasm 4.22 multiplies 10-20x slower with a transpose flag than after an
+    // explicit transpose (measured in `pnpm bench`), and its _FusedMatMul adds the bias at wrong
+    // offsets once a transpose or a batch is involved (tested in kernels.test.ts).
+    const product = tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
+    return bias ? tf.add(product, bias) : product;
+  }
   if (!bias) return tf.matMul(a, b, transposeA, transposeB);
-  // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at wrong offsets once a transpose or a
-  // batch is involved (tested in kernels.test.ts), so there the bias is a separate add.
-  if (tf.getBackend() === 'wasm') return tf.add(tf.matMul(a, b, transposeA, transposeB), bias);
   return tf.fused.matMul({ a, b, transposeA, transposeB, bias });
 }
 
