@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
@@ -75,6 +77,19 @@ describe('tessera run and export', () => {
     const { out } = await cli('export', ...MHA, '--onnx', at('m.onnx'));
     expect(out).toContain(`wrote ${at('m.onnx')}`);
     expect(existsSync(at('m.onnx'))).toBe(true);
+  });
+});
+
+describe('the tessera command', () => {
+  it('prints one paragraph on stderr and exits 1 on bad input, 0 on success', () => {
+    const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tessera.mjs');
+    const bad = spawnSync(process.execPath, [bin, 'summary', 'bert'], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^error: unknown model 'bert'; the catalog has: masked_softmax, [^\n]*\n$/);
+    const good = spawnSync(process.execPath, [bin, 'list'], { encoding: 'utf8' });
+    expect(good.status).toBe(0);
+    expect(good.stdout).toMatch(/^masked_softmax /);
   });
 });
 
