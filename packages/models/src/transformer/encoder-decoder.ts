@@ -1,6 +1,6 @@
 import { Module, type Tensor } from '@tessera/graph-dsl';
 import { TransformerDecoder, type TransformerDecoderResult } from './transformer-decoder.ts';
-import { type StackSizes, TransformerEncoder } from './transformer-encoder.ts';
+import { TransformerEncoder } from './transformer-encoder.ts';
 
 /** Sizes of the whole Transformer (d2l form). */
 export interface TransformerSizes {
