@@ -10,13 +10,14 @@ import { type Graph, type HostTensor, hostTensor, initialWeights, trace } from '
 import { buildModel, TRANSFORMER_DEFAULTS } from '@tessera/models';
 import { Session } from '@tessera/runtime-tfjs';
 import type * as Ort from 'onnxruntime-node';
-import { ortEngine, type StepEngine, tfjsEngine } from '../src/seq2seq/translator.ts';
+import { cacheOutputs, ortEngine, type StepEngine, tfjsEngine } from '../src/seq2seq/translator.ts';
 import { table } from './measure.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 
-const model = { ...TRANSFORMER_DEFAULTS, src_vocab: 32, tgt_vocab: 30, dropout: 0 };
+const D = 128;
+const model = { ...TRANSFORMER_DEFAULTS, src_vocab: 32, tgt_vocab: 30, d_model: D, dim_feedforward: 4 * D, dropout: 0 };
 const graphs = { encoder: () => compiled('transformer_encoder'), step: () => compiled('transformer_decoder_step'), full: () => compiled('transformer') };
 function compiled(name: string): Graph {
   const { built } = buildModel(name, model);
@@ -38,11 +39,11 @@ const argmax = (t: HostTensor, offset: number, n: number) => {
 async function cached(engine: StepEngine, n: number): Promise<number[]> {
   const { enc_outputs } = await engine.encode({ src, src_valid_lens: lens });
   let cache: Record<string, HostTensor> = {};
-  for (let i = 0; i < layers; i++) cache = { ...cache, [`cache_k_${i}`]: hostTensor('float32', [1, 0, 32]), [`cache_v_${i}`]: hostTensor('float32', [1, 0, 32]) };
+  for (let i = 0; i < layers; i++) cache = { ...cache, [`cache_k_${i}`]: hostTensor('float32', [1, 0, D]), [`cache_v_${i}`]: hostTensor('float32', [1, 0, D]) };
   const out: number[] = [];
   let token = 1;
   for (let t = 0; t < n; t++) {
-    const r = await engine.step({ token: hostTensor('int32', [1, 1], [token]), position: hostTensor('int32', [1], [t]), enc_outputs: enc_outputs!, src_valid_lens: lens, ...cache });
+    const r = await engine.step({ token: hostTensor('int32', [1, 1], [token]), position: hostTensor('int32', [1], [t]), enc_outputs: enc_outputs!, src_valid_lens: lens, ...cache }, ['logits', ...cacheOutputs(layers)]);
     for (let i = 0; i < layers; i++) cache = { ...cache, [`cache_k_${i}`]: r[`new_cache_k_${i}`]!, [`cache_v_${i}`]: r[`new_cache_v_${i}`]! };
     token = argmax(r.logits!, 0, 30);
     out.push(token);
@@ -73,7 +74,7 @@ async function tokensPerSecond(decode: () => Promise<number[]>, n: number): Prom
   return { rate: n / (times[1]! / 1000), tokens };
 }
 
-say('\nTransformer decoding (d_model 32, 4 heads, 2+2 layers, batch 1, source 10 tokens): tokens/s with and without the KV cache');
+say(`\nTransformer decoding (d_model ${D}, 4 heads, 2+2 layers, ffn ${4 * D}, batch 1, source 10 tokens): tokens/s with and without the KV cache`);
 const tfEngine = await tfjsEngine(graphs.encoder(), graphs.step(), weights);
 const ortCachedEngine = await ortEngine(graphs.encoder(), graphs.step(), weights);
 const fullSession = await Session.create(full, { weights });

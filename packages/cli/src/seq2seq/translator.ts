@@ -84,7 +84,8 @@ export function initialTranslatorWeights(trainGraph: Graph, seed: number): Map<s
 export interface StepEngine {
   readonly name: string;
   encode(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
-  step(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  /** One decoder step; `fetch` names the outputs wanted (all when absent). */
+  step(feeds: Record<string, HostTensor>, fetch?: readonly string[]): Promise<Record<string, HostTensor>>;
   dispose(): Promise<void>;
 }
 
@@ -100,11 +101,13 @@ export async function ortEngine(encoder: Graph, step: Graph, weights: ReadonlyMa
   const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
   const open = (g: Graph) => ort.InferenceSession.create(exportOnnx(g, { weights: pick(weights, g) }), { graphOptimizationLevel: 'all' });
   const [e, s] = [await open(encoder), await open(step)];
-  const run = async (session: Awaited<ReturnType<typeof open>>, feeds: Record<string, HostTensor>) => {
-    const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.shape])])));
-    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { dtype: t.type === 'float32' ? 'float32' : 'int32', shape: t.dims.map(Number), data: t.type === 'float32' ? Float32Array.from(t.data as Float32Array) : Int32Array.from(t.data as Int32Array) } as HostTensor]));
+  const run = async (session: Awaited<ReturnType<typeof open>>, feeds: Record<string, HostTensor>, fetch?: readonly string[]) => {
+    const given = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.shape])]));
+    const out = fetch ? await session.run(given, [...fetch]) : await session.run(given);
+    // ORT's output buffers are the caller's from here on: no copy.
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { dtype: t.type === 'float32' ? 'float32' : 'int32', shape: t.dims.map(Number), data: t.data } as HostTensor]));
   };
-  return { name: 'onnxruntime-node', encode: (f) => run(e, f), step: (f) => run(s, f), dispose: async () => { await e.release(); await s.release(); } };
+  return { name: 'onnxruntime-node', encode: (f) => run(e, f), step: (f, fetch) => run(s, f, fetch), dispose: async () => { await e.release(); await s.release(); } };
 }
 
 export interface DecodeOptions {
@@ -161,8 +164,9 @@ export async function translate(engine: StepEngine, spec: TranslatorSpec, layers
   const done = Array<boolean>(B).fill(false);
   const attention: number[][][] = Array.from({ length: B }, () => []);
   const heads = spec.model.nhead as number;
+  const fetch = ['logits', ...cacheOutputs(layers), ...(options.attentionLayer !== undefined ? [`cross_attention_${options.attentionLayer}`] : [])];
   for (let t = 0; t < maxLen && !done.every(Boolean); t++) {
-    const out = await engine.step({ token: hostTensor('int32', [B, 1], tokens), position: hostTensor('int32', [1], [t]), enc_outputs: enc_outputs!, src_valid_lens: lens, ...cache });
+    const out = await engine.step({ token: hostTensor('int32', [B, 1], tokens), position: hostTensor('int32', [1], [t]), enc_outputs: enc_outputs!, src_valid_lens: lens, ...cache }, fetch);
     cache = nextCache(out, layers);
     const V = tgt.size;
     tokens = Array.from({ length: B }, (_, b) => argmax(out.logits!.data, b * V, V));
@@ -178,6 +182,11 @@ export async function translate(engine: StepEngine, spec: TranslatorSpec, layers
 
 function emptyCache(layers: number, B: number, d: number): Record<string, HostTensor> {
   return Object.fromEntries(Array.from({ length: layers }, (_, i) => [[`cache_k_${i}`, hostTensor('float32', [B, 0, d])], [`cache_v_${i}`, hostTensor('float32', [B, 0, d])]]).flat());
+}
+
+/** The names of the step's cache outputs. */
+export function cacheOutputs(layers: number): string[] {
+  return Array.from({ length: layers }, (_, i) => [`new_cache_k_${i}`, `new_cache_v_${i}`]).flat();
 }
 
 function nextCache(out: Record<string, HostTensor>, layers: number): Record<string, HostTensor> {
@@ -218,7 +227,7 @@ async function beamSearch(engine: StepEngine, ids: number[], tgt: Vocab, layers:
   for (let t = 0; t < maxLen && beams.length > 0; t++) {
     const n = beams.length;
     const last = beams.map((b) => b.tokens.at(-1) ?? tgt.bos);
-    const out = await engine.step({ token: hostTensor('int32', [n, 1], last), position: hostTensor('int32', [1], [t]), enc_outputs: encFor(n), src_valid_lens: hostTensor('int32', [n], Array<number>(n).fill(S)), ...cache });
+    const out = await engine.step({ token: hostTensor('int32', [n, 1], last), position: hostTensor('int32', [1], [t]), enc_outputs: encFor(n), src_valid_lens: hostTensor('int32', [n], Array<number>(n).fill(S)), ...cache }, ['logits', ...cacheOutputs(layers)]);
     const candidates: { beam: number; id: number; logp: number }[] = [];
     for (let b = 0; b < n; b++) {
       const row = out.logits!.data.subarray(b * V, (b + 1) * V) as Float32Array;
