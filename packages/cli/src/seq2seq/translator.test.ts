@@ -26,6 +26,12 @@ describe('a translator', () => {
     expect(Array.from(b.tgt.data.slice(6, 12))).toEqual([tgt.bos, ...row1.slice(0, 5)]);
   });
 
+  it('has dropout in the training graph only', () => {
+    const g = translatorGraphs(spec);
+    expect(g.train().nodes.filter((n) => n.op === 'Dropout').length).toBeGreaterThan(0);
+    for (const eval_ of [g.encoder(), g.decoderStep()]) expect(eval_.nodes.some((n) => n.op === 'Dropout')).toBe(false);
+  });
+
   it('trains (loss falls), checkpoints, and decodes the same tokens with the cached step on tfjs and on ONNX Runtime', async () => {
     const r = await trainTranslator(spec, corpus.train, undefined, undefined, { epochs: 3, lr: 0.01, batchSize: 64, labelSmoothing: 0.1, clipNorm: 1, seed: 0 });
     expect(r.training.losses).toHaveLength(3);
