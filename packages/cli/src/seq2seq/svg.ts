@@ -26,7 +26,7 @@ ${yTicks}${xTicks}
 export function heatmapSvg(weights: readonly (readonly number[])[], rowLabels: readonly string[], colLabels: readonly string[], title: string): string {
   const cell = 28;
   const [L, T] = [110, 100];
-  const W = L + cell * colLabels.length + 16;
+  const W = Math.max(L + cell * colLabels.length + 16, 16 + 7 * title.length);
   const H = T + cell * rowLabels.length + 16;
   const cells = weights.flatMap((row, r) => row.map((v, c) => {
     const shade = Math.round(255 * (1 - Math.min(1, Math.max(0, v))));
