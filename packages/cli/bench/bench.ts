@@ -67,3 +67,4 @@ await ortSession.release();
 session.dispose();
 Object.values(tfInputs).forEach((t) => t.dispose());
 await import('./decode.ts'); // Transformer decoding with and without the KV cache
+await import('./vision.ts'); // ViT-B/16 and Swin-T at 224: tfjs, onnxruntime (ours and torch.onnx's), PyTorch eager

@@ -1,9 +1,11 @@
 """Converts a PyTorch state_dict (.pth / .pt, e.g. torchvision's vit_b_16 or swin_t weights) to safetensors.
 
 Usage: /usr/bin/python3 packages/models/scripts/pth_to_safetensors.py IN.pth OUT.safetensors
-       /usr/bin/python3 packages/models/scripts/pth_to_safetensors.py --torchvision swin_t OUT.safetensors [--seed N]
+       /usr/bin/python3 packages/models/scripts/pth_to_safetensors.py --torchvision swin_t OUT.safetensors [--seed N] [--noise STD]
 The second form writes the state_dict of torchvision.models.<name>() with random weights (no
-download), seeded, for trying the CLI and checking parity at full size. Keys are kept as they are
+download), seeded, for trying the CLI and checking parity at full size; --noise adds seeded
+normal noise to the parameters torchvision initializes to all zeros (ViT's head), so that the
+logits are not all 0. Keys are kept as they are
 (`encoder.layers.encoder_layer_0.ln_1.weight`, `features.1.0.attn.relative_position_index`), so the
 file loads into the Tessera model of the same name as is. Needs only Debian's python3-torch (and
 python3-torchvision for --torchvision); the writer is written here, not the safetensors package.
@@ -59,6 +61,12 @@ def main(argv):
         seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 0
         torch.manual_seed(seed)
         model = getattr(torchvision.models, argv[1])()
+        if "--noise" in argv:
+            std = float(argv[argv.index("--noise") + 1])
+            with torch.no_grad():
+                for p in model.parameters():
+                    if not p.any():
+                        p.normal_(0, std)
         state, out, meta = model.state_dict(), argv[2], {"source": f"torchvision.models.{argv[1]}() seed {seed}"}
     elif len(argv) == 2:
         state, out, meta = load_state_dict(argv[0]), argv[1], {"source": argv[0]}
