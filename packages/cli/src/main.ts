@@ -4,6 +4,7 @@ import { exportCommand } from './commands/export.ts';
 import { list } from './commands/list.ts';
 import { runCommand } from './commands/run.ts';
 import { TRAIN_USAGE, trainCommand } from './commands/train.ts';
+import { TRAIN_VISION_USAGE, trainVisionCommand } from './commands/train-vision.ts';
 import { TRANSLATE_USAGE, translateCommand } from './commands/translate.ts';
 import { imageCommand } from './commands/image.ts';
 import { formatSummary, summarize } from './commands/summary.ts';
@@ -21,6 +22,7 @@ const USAGE = `usage: tessera <command>
   run MODEL --image IMG.png|jpg [--weights W.safetensors] [--config k=v ...]
                                          classify an image: top-5 (ImageNet labels for 1000 classes)
 ${TRAIN_USAGE}
+${TRAIN_VISION_USAGE}
 ${TRANSLATE_USAGE}
 Config keys are the PyTorch constructor's argument names; weights are read by state_dict name.`;
 
@@ -47,7 +49,7 @@ export async function main(argv: readonly string[], log: (line: string) => void 
     case 'run':
       return args.options.has('image') ? imageCommand(args, log) : runCommand(args, log);
     case 'train':
-      return trainCommand(args, log);
+      return args.positional[0] === 'vit' || args.positional[0] === 'swin_t' ? trainVisionCommand(args, log) : trainCommand(args, log);
     case 'translate':
       return translateCommand(args, log);
     case undefined:
