@@ -27,11 +27,11 @@ describe('tessera train transformer / tessera translate', () => {
     expect(first.out).toMatch(/trained 1 epochs in .* target tokens\/s\); loss/);
     expect(first.out).toMatch(/held-out \(100 sentences, greedy with the KV cache\): mean BLEU \d\.\d{3}/);
     expect(first.out).toMatch(/onnxruntime-node .* gives the tfjs tokens on 100\/100 held-out sentences/);
-    for (const f of ['model.safetensors', 'config.json', 'loss.svg']) expect(existsSync(path.join(ck, f))).toBe(true);
+    for (const f of ['model.safetensors', 'optimizer.safetensors', 'config.json', 'loss.svg']) expect(existsSync(path.join(ck, f))).toBe(true);
 
     const resumed = await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, '--epochs', '1');
     expect(resumed.error).toBeUndefined();
-    expect(lines.some((l) => l.startsWith(`resuming ${ck} after epoch 1`))).toBe(true);
+    expect(lines.some((l) => l.startsWith(`resuming ${ck} after epoch 1 with its Adam state`))).toBe(true);
     const config = JSON.parse(readFileSync(path.join(ck, 'config.json'), 'utf8'));
     expect(config.training.epochs).toBe(2);
     expect(config.training.losses).toHaveLength(2);

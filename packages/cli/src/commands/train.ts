@@ -54,20 +54,20 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
   if (from && args.options.has('config')) throw new UsageError('--config cannot change the model of a checkpoint being resumed (its config.json says what it is)');
   const spec = from?.spec ?? newSpec(corpus.train, args.options.get('config') ?? [], numSteps);
   const m = spec.model;
-  log(`${from ? `resuming ${resume} after epoch ${from.training.epochs}` : 'training a new model'}: d_model ${m.d_model}, ${m.nhead} heads, ${m.num_encoder_layers}+${m.num_decoder_layers} layers, ffn ${m.dim_feedforward}, dropout ${m.dropout}; vocabularies ${spec.srcVocab.length} (en) and ${spec.tgtVocab.length} (fr); ${corpus.train.length} training pairs, ${corpus.heldOut.length} held out; ${spec.numSteps} steps`);
+  log(`${from ? `resuming ${resume} after epoch ${from.training.epochs}${from.optimizerState ? ' with its Adam state' : ' (no optimizer state saved: Adam starts afresh)'}` : 'training a new model'}: d_model ${m.d_model}, ${m.nhead} heads, ${m.num_encoder_layers}+${m.num_decoder_layers} layers, ffn ${m.dim_feedforward}, dropout ${m.dropout}; vocabularies ${spec.srcVocab.length} (en) and ${spec.tgtVocab.length} (fr); ${corpus.train.length} training pairs, ${corpus.heldOut.length} held out; ${spec.numSteps} steps`);
   const bar = progressBar((s) => stderr.write(s), stderr.isTTY === true);
   const total = (from?.training.epochs ?? 0) + epochs;
   const result = await trainTranslator(spec, corpus.train, from?.weights, from?.training, {
     epochs, lr, batchSize, labelSmoothing, clipNorm, seed, onBatch: (p) => bar(p, total),
-  });
+  }, from?.optimizerState);
   const evaluation = await evaluate(spec, result.weights, corpus.heldOut, { compareOnnx: true });
-  saveCheckpoint(dir, { spec, training: { ...result.training, heldOutBleu: evaluation.meanBleu }, weights: result.weights });
+  saveCheckpoint(dir, { spec, training: { ...result.training, heldOutBleu: evaluation.meanBleu }, weights: result.weights, optimizerState: result.optimizerState });
   const worst = [...evaluation.examples].sort((a, b) => a.bleu - b.bleu).slice(0, 3).filter((e) => e.bleu < 1);
   return [
     `trained ${epochs} epochs in ${result.seconds.toFixed(1)} s (${(result.tokens / result.seconds).toFixed(0)} target tokens/s); loss ${result.training.losses[0]!.toFixed(3)} -> ${result.training.losses.at(-1)!.toFixed(3)}`,
     `held-out (${corpus.heldOut.length} sentences, greedy with the KV cache): mean BLEU ${evaluation.meanBleu.toFixed(3)}, exact ${(100 * evaluation.exact).toFixed(0)}%`,
     `the same greedy loop over onnxruntime-node (the exported encoder and decoder step) gives the tfjs tokens on ${evaluation.onnxAgreement}/${corpus.heldOut.length} held-out sentences`,
     ...worst.map((e) => `  ${e.source} => ${detokenize(e.prediction.split(' '))} (expected ${e.target}, BLEU ${e.bleu.toFixed(2)})`),
-    `wrote ${dir}/${FILES.weights}, ${FILES.config}, ${FILES.loss}`,
+    `wrote ${dir}/${FILES.weights}, ${FILES.optimizer}, ${FILES.config}, ${FILES.loss}`,
   ].join('\n');
 }

@@ -26,16 +26,20 @@ export interface Checkpoint {
   readonly spec: TranslatorSpec;
   readonly training: TrainingState;
   readonly weights: Map<string, HostTensor>;
+  /** Adam's state in order (absent in a checkpoint written without it). */
+  readonly optimizerState?: readonly HostTensor[];
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-export const FILES = { weights: 'model.safetensors', config: 'config.json', loss: 'loss.svg' } as const;
+export const FILES = { weights: 'model.safetensors', optimizer: 'optimizer.safetensors', config: 'config.json', loss: 'loss.svg' } as const;
+const stateKey = (i: number) => `adam.${String(i).padStart(4, '0')}`;
 
 export function saveCheckpoint(dir: string, c: Checkpoint): void {
   mkdirSync(dir, { recursive: true });
   const config = JSON.stringify({ format: 'tessera-translator/1', ...c.spec, training: c.training }, null, 2);
   writeSafetensorsFile(path.join(dir, FILES.weights), c.weights, { format: 'pt', config: JSON.stringify(c.spec.model) });
+  if (c.optimizerState) writeSafetensorsFile(path.join(dir, FILES.optimizer), new Map(c.optimizerState.map((t, i) => [stateKey(i), t])), { optimizer: 'tf.train.adam', order: 'step count, first moments, second moments, in parameter order' });
   writeFileAtomic(path.join(dir, FILES.config), utf8(`${config}\n`));
   writeFileAtomic(path.join(dir, FILES.loss), utf8(lossCurveSvg(c.training.losses, `training loss (masked softmax cross-entropy), ${c.training.epochs} epochs`)));
 }
@@ -63,5 +67,15 @@ export function loadCheckpoint(dir: string, graph?: (spec: TranslatorSpec) => Gr
       throw new CheckpointError(`${weightsPath} does not fit the model of ${configPath} (${Object.entries(spec.model).filter(([k]) => !['batch', 'src_len', 'tgt_len'].includes(k)).map(([k, v]) => `${k}=${v}`).join(' ')}): ${(e as Error).message}`);
     }
   }
-  return { spec, training: parsed.training, weights };
+  const optimizerPath = path.join(dir, FILES.optimizer);
+  let optimizerState: HostTensor[] | undefined;
+  if (existsSync(optimizerPath)) {
+    const state = readSafetensorsFile(optimizerPath).tensors;
+    optimizerState = Array.from({ length: state.size }, (_, i) => {
+      const t = state.get(stateKey(i));
+      if (!t) throw new CheckpointError(`${optimizerPath} has no tensor ${stateKey(i)}: the optimizer state is incomplete`);
+      return t;
+    });
+  }
+  return { spec, training: parsed.training, weights, ...(optimizerState ? { optimizerState } : {}) };
 }

@@ -1,7 +1,7 @@
 /** Teacher-forced training of a translator: Adam, gradient clipping by global norm, dropout in training mode only. */
 import * as tf from '@tensorflow/tfjs-core';
 import { type HostTensor, seededRandom } from '@tessera/graph-dsl';
-import { Session } from '@tessera/runtime-tfjs';
+import { fromTf, Session, toTf } from '@tessera/runtime-tfjs';
 import { bleu } from './bleu.ts';
 import type { TrainingState } from './checkpoint.ts';
 import { type Pair, tokenize } from './corpus.ts';
@@ -23,6 +23,8 @@ export interface TrainOptions {
 
 export interface TrainResult {
   readonly weights: Map<string, HostTensor>;
+  /** Adam's state (step count, first and second moments, in parameter order), to resume with. */
+  readonly optimizerState: readonly HostTensor[];
   readonly training: TrainingState;
   readonly seconds: number;
   readonly tokens: number;
@@ -31,15 +33,18 @@ export interface TrainResult {
 /**
  * Trains for `epochs` more epochs from `weights` (a fresh model's or a checkpoint's). Each epoch
  * shuffles the pairs with the seed and the epoch number, so a resumed run sees the batches an
- * uninterrupted one would. The Adam moments start fresh on resume (they are not saved).
+ * uninterrupted one would; with `optimizerState` Adam continues where it stopped.
  */
-export async function trainTranslator(spec: TranslatorSpec, pairs: readonly Pair[], weights: ReadonlyMap<string, HostTensor> | undefined, previous: TrainingState | undefined, o: TrainOptions): Promise<TrainResult> {
+export async function trainTranslator(spec: TranslatorSpec, pairs: readonly Pair[], weights: ReadonlyMap<string, HostTensor> | undefined, previous: TrainingState | undefined, o: TrainOptions, optimizerState?: readonly HostTensor[]): Promise<TrainResult> {
   const graphs = translatorGraphs(spec, o.labelSmoothing);
   const graph = graphs.train();
   const session = await Session.create(graph, { mode: 'train', seed: o.seed, ...(weights ? { weights: new Map(weights) } : {}) });
   const src = new Vocab(spec.srcVocab);
   const tgt = new Vocab(spec.tgtVocab);
   const optimizer = tf.train.adam(o.lr);
+  // tfjs's Adam keeps its moments by position, in the order of the gradients it is given: the
+  // session's parameter order, the same for the same model.
+  if (optimizerState) await optimizer.setWeights(optimizerState.map((t, i) => ({ name: `state_${i}`, tensor: toTf(t) })));
   const losses = [...(previous?.losses ?? [])];
   const start = previous?.epochs ?? 0;
   const t0 = performance.now();
@@ -63,8 +68,11 @@ export async function trainTranslator(spec: TranslatorSpec, pairs: readonly Pair
       losses.push(sum / count);
       o.onEpoch?.(epoch, sum / count);
     }
+    const state = await optimizer.getWeights();
+    const optimizerStateOut = await Promise.all(state.map((w) => fromTf(w.tensor)));
     return {
       weights: session.getWeights(),
+      optimizerState: optimizerStateOut,
       training: { epochs: start + o.epochs, losses, lr: o.lr, batchSize: o.batchSize, labelSmoothing: o.labelSmoothing, clipNorm: o.clipNorm, seed: o.seed },
       seconds: (performance.now() - t0) / 1000,
       tokens,

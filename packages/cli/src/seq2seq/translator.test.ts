@@ -26,6 +26,19 @@ describe('a translator', () => {
     expect(Array.from(b.tgt.data.slice(6, 12))).toEqual([tgt.bos, ...row1.slice(0, 5)]);
   });
 
+  it('resumes where it stopped: Adam state restored, the same batches, the loss an uninterrupted run has', async () => {
+    const noDropout = newSpec(corpus.train, { ...small, dropout: 0 }, 12);
+    const pairs = corpus.train.slice(0, 256);
+    const o = { lr: 0.01, batchSize: 64, labelSmoothing: 0, clipNorm: 1, seed: 0 };
+    const straight = await trainTranslator(noDropout, pairs, undefined, undefined, { ...o, epochs: 2 });
+    const first = await trainTranslator(noDropout, pairs, undefined, undefined, { ...o, epochs: 1 });
+    const resumed = await trainTranslator(noDropout, pairs, first.weights, first.training, { ...o, epochs: 1 }, first.optimizerState);
+    const fresh = await trainTranslator(noDropout, pairs, first.weights, first.training, { ...o, epochs: 1 });
+    expect(resumed.training.epochs).toBe(2);
+    expect(Math.abs(resumed.training.losses[1]! - straight.training.losses[1]!)).toBeLessThan(1e-3);
+    expect(Math.abs(fresh.training.losses[1]! - straight.training.losses[1]!)).toBeGreaterThan(Math.abs(resumed.training.losses[1]! - straight.training.losses[1]!));
+  }, 60_000);
+
   it('has dropout in the training graph only', () => {
     const g = translatorGraphs(spec);
     expect(g.train().nodes.filter((n) => n.op === 'Dropout').length).toBeGreaterThan(0);
