@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkOnnxModel } from '@tessera/compiler';
 import { isUserError, main } from '../main.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-train-'));
@@ -27,7 +28,11 @@ describe('tessera train transformer / tessera translate', () => {
     expect(first.out).toMatch(/trained 1 epochs in .* target tokens\/s\); loss/);
     expect(first.out).toMatch(/held-out \(100 sentences, greedy with the KV cache\): mean BLEU \d\.\d{3}/);
     expect(first.out).toMatch(/onnxruntime-node .* gives the tfjs tokens on 100\/100 held-out sentences/);
-    for (const f of ['model.safetensors', 'optimizer.safetensors', 'config.json', 'loss.svg']) expect(existsSync(path.join(ck, f))).toBe(true);
+    for (const f of ['model.safetensors', 'optimizer.safetensors', 'config.json', 'loss.svg', 'encoder.onnx', 'decoder_step.onnx']) expect(existsSync(path.join(ck, f))).toBe(true);
+    for (const f of ['encoder.onnx', 'decoder_step.onnx']) {
+      const check = checkOnnxModel(path.join(ck, f));
+      if (check.ok !== undefined) expect(check).toEqual({ ok: true });
+    }
 
     const resumed = await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, '--epochs', '1');
     expect(resumed.error).toBeUndefined();

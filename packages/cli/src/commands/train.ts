@@ -1,10 +1,12 @@
 /** `tessera train transformer`: trains the article's Transformer on the shipped English -> French numbers corpus. */
+import path from 'node:path';
+import { writeFileAtomic } from '@tessera/graph-dsl';
 import { initBackendInfo } from '@tessera/runtime-tfjs';
 import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
 import { FILES, loadCheckpoint, saveCheckpoint } from '../seq2seq/checkpoint.ts';
 import { detokenize, numbersCorpus } from '../seq2seq/corpus.ts';
 import { evaluate, trainTranslator } from '../seq2seq/trainer.ts';
-import { newSpec, translatorGraphs } from '../seq2seq/translator.ts';
+import { exportHalves, newSpec, translatorGraphs } from '../seq2seq/translator.ts';
 
 export const TRAIN_USAGE = `  train transformer --checkpoint DIR [--epochs 20] [--lr 0.005] [--batch-size 64] [--num-steps 12]
             [--label-smoothing 0] [--clip-norm 1] [--seed 0] [--config k=v ...] [--resume DIR]
@@ -62,12 +64,15 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
   }, from?.optimizerState);
   const evaluation = await evaluate(spec, result.weights, corpus.heldOut, { compareOnnx: true });
   saveCheckpoint(dir, { spec, training: { ...result.training, heldOutBleu: evaluation.meanBleu }, weights: result.weights, optimizerState: result.optimizerState });
+  const onnx = exportHalves(spec, result.weights);
+  writeFileAtomic(path.join(dir, 'encoder.onnx'), onnx.encoder);
+  writeFileAtomic(path.join(dir, 'decoder_step.onnx'), onnx.decoderStep);
   const worst = [...evaluation.examples].sort((a, b) => a.bleu - b.bleu).slice(0, 3).filter((e) => e.bleu < 1);
   return [
     `trained ${epochs} epochs in ${result.seconds.toFixed(1)} s (${(result.tokens / result.seconds).toFixed(0)} target tokens/s); loss ${result.training.losses[0]!.toFixed(3)} -> ${result.training.losses.at(-1)!.toFixed(3)}`,
     `held-out (${corpus.heldOut.length} sentences, greedy with the KV cache): mean BLEU ${evaluation.meanBleu.toFixed(3)}, exact ${(100 * evaluation.exact).toFixed(0)}%`,
     `the same greedy loop over onnxruntime-node (the exported encoder and decoder step) gives the tfjs tokens on ${evaluation.onnxAgreement}/${corpus.heldOut.length} held-out sentences`,
     ...worst.map((e) => `  ${e.source} => ${detokenize(e.prediction.split(' '))} (expected ${e.target}, BLEU ${e.bleu.toFixed(2)})`),
-    `wrote ${dir}/${FILES.weights}, ${FILES.optimizer}, ${FILES.config}, ${FILES.loss}`,
+    `wrote ${dir}/${FILES.weights}, ${FILES.optimizer}, ${FILES.config}, ${FILES.loss}, encoder.onnx, decoder_step.onnx`,
   ].join('\n');
 }

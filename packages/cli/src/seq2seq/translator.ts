@@ -91,6 +91,13 @@ export interface StepEngine {
 
 const pick = (w: ReadonlyMap<string, HostTensor>, g: Graph) => new Map(g.params.map((p) => [p.name, w.get(p.name)!]));
 
+/** The two halves as ONNX files' bytes: the encoder, and the one-step decoder with its cache as inputs and outputs. */
+export function exportHalves(spec: TranslatorSpec, weights: ReadonlyMap<string, HostTensor>): { encoder: Uint8Array; decoderStep: Uint8Array } {
+  const graphs = translatorGraphs(spec);
+  const [encoder, step] = [graphs.encoder(), graphs.decoderStep()];
+  return { encoder: exportOnnx(encoder, { weights: pick(weights, encoder), modelName: 'transformer_encoder' }), decoderStep: exportOnnx(step, { weights: pick(weights, step), modelName: 'transformer_decoder_step' }) };
+}
+
 export async function tfjsEngine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
   const [e, s] = [await Session.create(encoder, { weights: pick(weights, encoder) }), await Session.create(step, { weights: pick(weights, step) })];
   return { name: `tfjs ${e.backend.name}`, encode: (f) => e.run(f), step: (f) => s.run(f), dispose: async () => { e.dispose(); s.dispose(); } };
