@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as tfjs from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { numbersCorpus } from './corpus.ts';
@@ -57,6 +58,7 @@ describe('a translator', () => {
 
     const graphs = translatorGraphs(loaded.spec);
     const sentences = corpus.heldOut.slice(0, 8).map((p) => p.source);
+    const tensorsBefore = tfjs.memory().numTensors;
     const tf = await tfjsEngine(graphs.encoder(), graphs.decoderStep(), loaded.weights);
     const ort = await ortEngine(graphs.encoder(), graphs.decoderStep(), loaded.weights);
     try {
@@ -75,6 +77,7 @@ describe('a translator', () => {
       await tf.dispose();
       await ort.dispose();
     }
+    expect(tfjs.memory().numTensors).toBe(tensorsBefore); // the device-resident caches are all freed
 
     // a checkpoint whose config says another model: one clear error naming the file and the mismatch
     const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8'));

@@ -6,7 +6,8 @@
 import { compile, exportOnnx } from '@tessera/compiler';
 import { type Graph, type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel, type BuiltModel, type Config, ConfigError, resolveConfig, TRANSFORMER_DEFAULTS, transformerGraphs } from '@tessera/models';
-import { Session } from '@tessera/runtime-tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { Session, toTf } from '@tessera/runtime-tfjs';
 import { type Pair, tokenize } from './corpus.ts';
 import { truncatePad, Vocab } from './vocab.ts';
 
@@ -98,9 +99,64 @@ export function exportHalves(spec: TranslatorSpec, weights: ReadonlyMap<string, 
   return { encoder: exportOnnx(encoder, { weights: pick(weights, encoder), modelName: 'transformer_encoder' }), decoderStep: exportOnnx(step, { weights: pick(weights, step), modelName: 'transformer_decoder_step' }) };
 }
 
+/**
+ * The tfjs engine keeps what it returns on the device: an output is a host tensor whose data is
+ * read only if someone looks at it, and when it comes back as an input (the encoder outputs, the
+ * caches) the device tensor is used as it is. A cache fed back is freed after the step that read
+ * it; the rest when the engine is disposed.
+ */
 export async function tfjsEngine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
   const [e, s] = [await Session.create(encoder, { weights: pick(weights, encoder) }), await Session.create(step, { weights: pick(weights, step) })];
-  return { name: `tfjs ${e.backend.name}`, encode: (f) => e.run(f), step: (f) => s.run(f), dispose: async () => { e.dispose(); s.dispose(); } };
+  const onDevice = new WeakMap<HostTensor, tf.Tensor>();
+  const live = new Set<tf.Tensor>();
+  const lazy = (t: tf.Tensor): HostTensor => {
+    let data: HostTensor['data'] | undefined;
+    const host = { dtype: t.dtype, shape: t.shape, get data() { return (data ??= t.dataSync() as HostTensor['data']); } } as HostTensor;
+    onDevice.set(host, t);
+    live.add(t);
+    return host;
+  };
+  const run = async (session: Session, feeds: Record<string, HostTensor>, fetch?: readonly string[]) => {
+    const uploaded: tf.Tensor[] = [];
+    const consumed: tf.Tensor[] = [];
+    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, h]) => {
+      const t = onDevice.get(h);
+      if (t && !t.isDisposed) {
+        if (k.startsWith('cache_')) consumed.push(t);
+        return [k, t];
+      }
+      const u = toTf(h);
+      uploaded.push(u);
+      return [k, u];
+    }));
+    try {
+      const out = session.runTensors(inputs);
+      return Object.fromEntries(Object.entries(out).flatMap(([k, t]) => {
+        if (fetch && !fetch.includes(k)) {
+          t.dispose();
+          return [];
+        }
+        return [[k, lazy(t)]];
+      }));
+    } finally {
+      tf.dispose(uploaded);
+      for (const t of consumed) {
+        live.delete(t);
+        t.dispose();
+      }
+    }
+  };
+  return {
+    name: `tfjs ${e.backend.name}`,
+    encode: (f) => run(e, f),
+    step: (f, fetch) => run(s, f, fetch),
+    dispose: async () => {
+      tf.dispose([...live]);
+      live.clear();
+      e.dispose();
+      s.dispose();
+    },
+  };
 }
 
 export async function ortEngine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
