@@ -16,7 +16,7 @@ import { type Args, expectOptions, option, requireOption, UsageError } from '../
 import { lossCurveSvg } from '../seq2seq/svg.ts';
 import { SHAPES, shapesDataset } from '../vision/shapes.ts';
 
-export const TRAIN_VISION_USAGE = `  train vit|swin_t --checkpoint DIR [--epochs 4] [--train 2000] [--held-out 400] [--lr 0.001]
+export const TRAIN_VISION_USAGE = `  train vit|swin_t --checkpoint DIR [--epochs 5] [--train 2000] [--held-out 400] [--lr 0.002]
             [--batch-size 32] [--seed 0] [--config k=v ...]
                                          train a small ViT/Swin on generated 32x32 shapes (4 classes); prints
                                          held-out accuracy; writes DIR/model.safetensors, config.json, loss.svg`;
@@ -38,10 +38,10 @@ export async function trainVisionCommand(args: Args, log: (line: string) => void
   expectOptions(args, ['checkpoint', 'epochs', 'train', 'held-out', 'lr', 'batch-size', 'seed', 'config']);
   const kind = args.positional[0]!;
   const dir = requireOption(args, 'checkpoint', 'DIR (where the model is written)');
-  const epochs = Math.trunc(count(args, 'epochs', 4, 1));
+  const epochs = Math.trunc(count(args, 'epochs', 5, 1));
   const nTrain = Math.trunc(count(args, 'train', 2000, 8));
   const nHeld = Math.trunc(count(args, 'held-out', 400, 4));
-  const lr = count(args, 'lr', 0.001, 0);
+  const lr = count(args, 'lr', 0.002, 0);
   const batchSize = Math.trunc(count(args, 'batch-size', 32, 1));
   const seed = Math.trunc(count(args, 'seed', 0, 0));
   log((await initBackendInfo('auto')).reason);

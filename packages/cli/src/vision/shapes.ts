@@ -1,4 +1,4 @@
-/** A generated image dataset: small RGB images of one shape each (circle, square, triangle, plus) on a noisy background. */
+/** A generated image dataset: small RGB images of one shape each (circle, square, triangle, plus) on a dark, noisy background. */
 import { hostTensor, type HostTensor, seededRandom } from '@tessera/graph-dsl';
 
 export const SHAPES = ['circle', 'square', 'triangle', 'plus'] as const;
@@ -37,8 +37,9 @@ export function shapesDataset(count: number, size: number, seed: number): Shapes
     const r = size * (0.18 + 0.17 * random());
     const cx = r + (size - 2 * r) * random();
     const cy = r + (size - 2 * r) * random();
-    const fg = [random(), random(), random()];
-    const bg = fg.map((c) => (c + 0.35 + 0.3 * random()) % 1);
+    // a light shape on a dark background, colours random within those ranges
+    const fg = [0.6 + 0.4 * random(), 0.6 + 0.4 * random(), 0.6 + 0.4 * random()];
+    const bg = [0.3 * random(), 0.3 * random(), 0.3 * random()];
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const on = inside(k, x + 0.5, y + 0.5, cx, cy, r);
