@@ -6,6 +6,8 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers its gradients only in its full bundle entry or through tfjs-node; training needs them on every backend.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { bridgeMissingWasmKernels } from './wasm_bridge.ts';
