@@ -1,5 +1,5 @@
 /** Small torch.nn containers and layers the vision models need, with torch's state_dict naming. */
-import { F, Module, type Tensor } from '@tessera/graph-dsl';
+import { F, Module, nn, type Tensor } from '@tessera/graph-dsl';
 
 /**
  * `nn.Sequential`: children named '0', '1', ... in order, so that their parameters come out as
@@ -58,5 +58,12 @@ export class Permute extends Module {
   }
   forward<R extends number>(x: Tensor<'float32', R>): Tensor<'float32', R> {
     return x.permute(...this.dims);
+  }
+}
+
+/** torchvision's MLPBlock (ViT) and MLP (Swin): Linear -> GELU -> Dropout -> Linear -> Dropout (keys mlp.0, mlp.3). */
+export class MLPBlock extends Sequential {
+  constructor(inDim: number, mlpDim: number, dropout: number) {
+    super(new nn.Linear(inDim, mlpDim), new GELU(), new nn.Dropout(dropout), new nn.Linear(mlpDim, inDim), new nn.Dropout(dropout));
   }
 }

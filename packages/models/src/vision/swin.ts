@@ -12,7 +12,7 @@
 import { cat, constant, F, hostTensor, type HostTensor, Module, nn, Parameter, type Tensor } from '@tessera/graph-dsl';
 import { Buffer } from '../buffers.ts';
 import { ConfigError } from '../config.ts';
-import { GELU, Permute, Sequential } from './layers.ts';
+import { MLPBlock, Permute, Sequential } from './layers.ts';
 
 export interface SwinConfig {
   readonly patch_size: readonly [number, number];
@@ -166,25 +166,18 @@ export class ShiftedWindowAttention extends Module {
   }
 }
 
-/** torchvision's MLP(dim, [hidden, dim], GELU, dropout): keys mlp.0 and mlp.3. */
-export class SwinMLP extends Sequential {
-  constructor(dim: number, hidden: number, dropout: number) {
-    super(new nn.Linear(dim, hidden), new GELU(), new nn.Dropout(dropout), new nn.Linear(hidden, dim), new nn.Dropout(dropout));
-  }
-}
-
 /** x + attn(norm1(x)); x + mlp(norm2(x)). Stochastic depth is a training-only identity here. */
 export class SwinTransformerBlock extends Module {
   readonly norm1: nn.LayerNorm;
   readonly attn: ShiftedWindowAttention;
   readonly norm2: nn.LayerNorm;
-  readonly mlp: SwinMLP;
+  readonly mlp: MLPBlock;
   constructor(dim: number, numHeads: number, windowSize: readonly [number, number], shiftSize: readonly [number, number], mlpRatio = 4, dropout = 0, attentionDropout = 0) {
     super();
     this.norm1 = new nn.LayerNorm(dim, 1e-5);
     this.attn = new ShiftedWindowAttention(dim, windowSize, shiftSize, numHeads, attentionDropout, dropout);
     this.norm2 = new nn.LayerNorm(dim, 1e-5);
-    this.mlp = new SwinMLP(dim, Math.trunc(dim * mlpRatio), dropout);
+    this.mlp = new MLPBlock(dim, Math.trunc(dim * mlpRatio), dropout);
   }
   forward(x: Map4): Map4 {
     const y = x.add(this.attn.forward(this.norm1.forward(x)));

@@ -7,7 +7,7 @@
 import { cat, Module, nn, Parameter, type Tensor } from '@tessera/graph-dsl';
 import { MultiheadAttention } from '../attention/torch-multihead-attention.ts';
 import { ConfigError } from '../config.ts';
-import { GELU, NamedSequential, Sequential } from './layers.ts';
+import { MLPBlock, NamedSequential } from './layers.ts';
 
 export interface ViTConfig {
   readonly image_size: number;
@@ -32,13 +32,6 @@ export const VIT_CONFIGS = {
 
 /** torchvision's LayerNorm for ViT: eps 1e-6. */
 const layerNorm = (d: number) => new nn.LayerNorm(d, 1e-6);
-
-/** torchvision's MLPBlock: Linear -> GELU -> Dropout -> Linear -> Dropout (keys mlp.0, mlp.3). */
-export class MLPBlock extends Sequential {
-  constructor(inDim: number, mlpDim: number, dropout: number) {
-    super(new nn.Linear(inDim, mlpDim), new GELU(), new nn.Dropout(dropout), new nn.Linear(mlpDim, inDim), new nn.Dropout(dropout));
-  }
-}
 
 /** One pre-norm encoder block: x + MSA(LN(x)), then x + MLP(LN(x)). */
 export class EncoderBlock extends Module {
