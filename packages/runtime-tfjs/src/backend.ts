@@ -6,8 +6,6 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-// tfjs-core registers its gradients only in its full bundle entry or through tfjs-node; training needs them on every backend.
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { bridgeMissingWasmKernels } from './wasm_bridge.ts';
@@ -30,6 +28,9 @@ export class BackendError extends Error {
 }
 
 const require = createRequire(import.meta.url);
+// tfjs-core's Node build registers no gradients; the @tensorflow/tfjs bundle registers them all in
+// tfjs's global registry, for every backend (before, they came only as a side effect of trying tfjs-node).
+require('@tensorflow/tfjs');
 const TFJS_NAME: Record<BackendName, string> = { 'tfjs-node': 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
 let current: BackendInfo | undefined;
