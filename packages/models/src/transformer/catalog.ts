@@ -80,6 +80,10 @@ export function transformerGraphs(c: Config, model = buildEncoderDecoder(c)) {
   return { model, train, encoder, decoderStep };
 }
 
+/** Small sizes for the catalog-wide ONNX test: one encoder and two decoder layers, so the decoder's per-layer cache is exercised. */
+const TORCH_SMALL = { d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 };
+const TRANSFORMER_SMALL = { src_vocab: 12, tgt_vocab: 12, ...TORCH_SMALL };
+
 const TORCH_DEFAULTS = {
   d_model: 32, nhead: 4, num_encoder_layers: 2, num_decoder_layers: 2, dim_feedforward: 64, dropout: 0.1, batch_first: true,
   src_key_padding_mask: true, tgt_mask: 'causal', memory_key_padding_mask: true, batch: 'B', src_len: 'S', tgt_len: 'T',
@@ -92,7 +96,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: "the article's Transformer (d2l form): embeddings x sqrt(d) + sinusoidal positions, post-norm encoder and decoder blocks with valid lengths, output Linear; returns the attention weights of every block",
     reference: 'd2l TransformerEncoder/TransformerDecoder, re-implemented in PyTorch in fixtures/generate.py',
     defaults: TRANSFORMER_DEFAULTS,
-    small: { src_vocab: 12, tgt_vocab: 12, d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
+    small: TRANSFORMER_SMALL,
     choices: {},
     build: (c) => {
       const model = buildEncoderDecoder(c);
@@ -120,7 +124,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: 'the encoder half of the d2l-form Transformer (for export: encode once, then decode step by step)',
     reference: 'd2l TransformerEncoder',
     defaults: TRANSFORMER_DEFAULTS,
-    small: { src_vocab: 12, tgt_vocab: 12, d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
+    small: TRANSFORMER_SMALL,
     choices: {},
     build: (c) => transformerGraphs(c).encoder,
   },
@@ -129,7 +133,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: 'one decoding step of the d2l-form Transformer with an explicit key/value cache per block (cache_k_i, cache_v_i in; new_cache_k_i, new_cache_v_i out)',
     reference: 'd2l TransformerDecoder at prediction time',
     defaults: TRANSFORMER_DEFAULTS,
-    small: { src_vocab: 12, tgt_vocab: 12, d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
+    small: TRANSFORMER_SMALL,
     choices: {},
     build: (c) => transformerGraphs(c).decoderStep,
   },
@@ -138,7 +142,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
     description: 'torch.nn.Transformer (post-norm, ReLU): loads its state_dict as is; src_key_padding_mask, tgt_mask (causal from generate_square_subsequent_mask, or given), memory_key_padding_mask',
     reference: 'torch.nn.Transformer',
     defaults: TORCH_DEFAULTS,
-    small: { d_model: 16, nhead: 2, num_encoder_layers: 1, num_decoder_layers: 2, dim_feedforward: 32 },
+    small: TORCH_SMALL,
     choices: { tgt_mask: ['none', 'causal', 'float', 'bool'] },
     build: (c) => {
       const o = {
