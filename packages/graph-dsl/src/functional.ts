@@ -79,3 +79,31 @@ export function full<D extends DType>(like: Tensor, value: number, dtype: D): Te
 export function arange(like: Tensor, end: DimLike, options: { start?: number; step?: number; dtype?: 'float32' | 'int32' } = {}): Tensor<'int32' | 'float32', 1> {
   return apply<'Range', Tensor<'int32' | 'float32', 1>>(like, 'Range', [], { start: options.start ?? 0, end: toDim(end), step: options.step ?? 1, dtype: options.dtype ?? 'int32' });
 }
+
+export interface ScaledDotProductAttentionOptions {
+  /** Boolean: true marks a (query, key) pair that takes part; float: added to the scores. Broadcasts to (..., L, S). */
+  readonly attnMask?: Tensor<'bool' | 'float32'>;
+  /** Dropout on the attention probabilities, active only when the graph is compiled in training mode. */
+  readonly dropoutP?: number;
+  readonly isCausal?: boolean;
+  /** Defaults to 1/sqrt(E). */
+  readonly scale?: number;
+}
+
+/**
+ * `F.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)`:
+ * query (..., L, E), key (..., S, E), value (..., S, Ev) -> (..., L, Ev), recorded as one Attention op.
+ */
+export function scaledDotProductAttention<R extends number>(query: Tensor<'float32', R>, key: Tensor<'float32', R>, value: Tensor<'float32', R>, options: ScaledDotProductAttentionOptions = {}): Tensor<'float32', R> {
+  const e = query.size(-1);
+  if (typeof e !== 'number' && options.scale === undefined) throw new Error(`scaledDotProductAttention: the query width ${String(e)} is symbolic; give the scale`);
+  const scale = options.scale ?? 1 / Math.sqrt(e as number);
+  const mask = options.attnMask;
+  const [bias, keep] = mask === undefined ? [null, null] : mask.dtype === 'bool' ? [null, mask] : [mask, null];
+  const p = options.dropoutP ?? 0;
+  const attrs = { numHeads: 0, scale, causal: options.isCausal ?? false, maskFill: -Infinity, probs: p > 0 };
+  const [out, probs] = applyMany(query.ref().graph, 'Attention', [query, key, value, bias, keep], attrs);
+  if (p === 0) return out as Tensor<'float32', R>;
+  // Dropout acts on the probabilities before their product with V: the op gives them, V is applied after.
+  return dropout(probs as Tensor<'float32', number>, p).matmul(value) as Tensor<'float32', R>;
+}

@@ -1,4 +1,4 @@
-import { type Dim, type Graph, mulDims, addDims, type Node, numElements, type OpName, typeOf } from '@tessera/graph-dsl';
+import { addDims, attentionShapes, type Dim, divDims, type Graph, mulDims, type Node, type NodeOf, numElements, type OpName, type TensorType, typeOf } from '@tessera/graph-dsl';
 
 /** Floating-point operations of one node, counting a multiply-add as 2, as a (possibly symbolic) dim. */
 type CostRule = (node: Node, graph: Graph) => Dim;
@@ -30,6 +30,20 @@ const RULES: Record<OpName, CostRule> = {
     return mulDims(mulDims(numElements(typeOf(graph, node.outputs[0]!).shape), numElements(w.slice(1))), 2);
   },
   Dropout: free, Range: free, Constant: free,
+  // erf, and four elementwise steps around it
+  Gelu: perElement(5),
+  Linear: (node, graph) => {
+    const w = typeOf(graph, node.inputs[1]!).shape;
+    return mulDims(mulDims(numElements(typeOf(graph, node.outputs[0]!).shape), w[1]!), 2);
+  },
+  // Q K^T and P V as matmuls, the scores scaled and soft-maxed
+  Attention: (node, graph) => {
+    const [q, k, v] = [0, 1, 2].map((i) => typeOf(graph, node.inputs[i]!)) as [TensorType, TensorType, TensorType];
+    const { numHeads } = (node as NodeOf<'Attention'>).attrs;
+    const { scores } = attentionShapes(q, k, v, numHeads);
+    const perHead = (t: TensorType) => divDims(t.shape[t.shape.length - 1]!, Math.max(numHeads, 1));
+    return mulDims(numElements(scores), addDims(mulDims(addDims(perHead(q), perHead(v)), 2), 6));
+  },
 };
 
 export function nodeFlops(node: Node, graph: Graph): Dim {

@@ -44,6 +44,7 @@ export const Log = unary(Math.log);
 export const Sqrt = unary(Math.sqrt);
 export const Tanh = unary(Math.tanh);
 export const Erf = unary(erf);
+export const Gelu = unary((x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2)));
 export const Relu = unary((x) => (x > 0 ? x : 0));
 export const Sigmoid = unary((x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))));
 export const Sin = unary(Math.sin);

@@ -28,6 +28,16 @@ export function MatMul([a, b]: In): HostTensor[] {
   return [out];
 }
 
+/** F.linear: x @ weight^T + bias. */
+export function Linear([x, w, b]: In): HostTensor[] {
+  const wT = hostTensor('float32', [w!.shape[1]!, w!.shape[0]!]);
+  const [o, i] = w!.shape as [number, number];
+  for (let r = 0; r < o; r++) for (let c = 0; c < i; c++) wT.data[c * o + r] = w!.data[r * i + c]!;
+  const [y] = MatMul([x, wT]);
+  if (b) y!.data.forEach((t, k) => (y!.data[k] = t + b.data[k % o]!));
+  return [y!];
+}
+
 /**
  * Views a tensor as [outer, axis, inner] around a set of axes: calls `f` once per kept position
  * with the flat indices of the reduced elements. Shared by the reductions, Softmax and LayerNorm.

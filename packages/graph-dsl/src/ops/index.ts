@@ -1,12 +1,14 @@
+import * as attention from './attention.ts';
 import * as elementwise from './elementwise.ts';
 import * as structural from './structural.ts';
 import type { OpDef } from './op.ts';
 
 export * from './op.ts';
 export type { Conv2dAttrs, ReduceAttrs } from './structural.ts';
+export { type AttentionAttrs, attentionShapes } from './attention.ts';
 
 /** Every op, by name. Stages that handle ops (lowering, export, folding) key their tables by these names. */
-export const OPS = { ...elementwise, ...structural } as const;
+export const OPS = { ...elementwise, ...structural, Attention: attention.Attention } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

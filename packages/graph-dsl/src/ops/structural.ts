@@ -23,6 +23,25 @@ export const MatMul = defineOp<Record<string, never>>({
   },
 });
 
+/** `F.linear`: x @ weight^T + bias, weight (out, in) as nn.Linear keeps it. */
+export const Linear = defineOp<Record<string, never>>({
+  name: 'Linear',
+  inputs: [
+    { name: 'x', dtypes: ['float32'] },
+    { name: 'weight', dtypes: ['float32'] },
+    { name: 'bias', dtypes: ['float32'], optional: true },
+  ],
+  infer: ([x, w, b]) => {
+    if (x!.shape.length < 1) throw new ShapeError('x must have at least one dim (..., in_features)');
+    expectRank(w!, 'weight (out_features, in_features)', [2]);
+    const [out, inF] = w!.shape as [Dim, Dim];
+    const last = x!.shape[x!.shape.length - 1]!;
+    if (!dimsEqual(last, inF)) throw new ShapeError(`the last dim of x (${dimToString(last)}) must equal in_features of weight ${shapeToString(w!.shape)}`);
+    if (b && !(b.shape.length === 1 && dimsEqual(b.shape[0]!, out))) throw new ShapeError(`bias ${shapeToString(b.shape)} must be [${dimToString(out)}]`);
+    return [{ dtype: 'float32', shape: [...x!.shape.slice(0, -1), out] }];
+  },
+});
+
 export const Reshape = defineOp<{ shape: readonly Dim[] }>({
   name: 'Reshape',
   inputs: [{ name: 'x', dtypes: ANY }],

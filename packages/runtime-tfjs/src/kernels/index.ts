@@ -1,3 +1,4 @@
+import * as fused from './attention.ts';
 import * as elementwise from './elementwise.ts';
 import * as structural from './structural.ts';
 import type { KernelTable } from './types.ts';
@@ -53,4 +54,7 @@ export const KERNELS: KernelTable = {
   Dropout: structural.Dropout,
   Range: structural.Range,
   Constant: structural.Constant,
+  Attention: fused.Attention,
+  Linear: fused.Linear,
+  Gelu: fused.Gelu,
 };

@@ -1,0 +1,77 @@
+/** The fused ops: Attention, Linear and Gelu, as ONNX nodes. */
+import { type Dim, hostTensor, isSymbolic, type NodeOf } from '@tessera/graph-dsl';
+import type { LoweringContext } from '../context.ts';
+import type { OnnxOpTable } from './types.ts';
+
+const f32 = (v: number) => hostTensor('float32', [], [v]);
+
+/** (B, n, H*E) -> (B, H, n, E), or (B, H, E, n) for a key read transposed. */
+function splitHeads(cx: LoweringContext, x: string, heads: number, transposed: boolean): string {
+  const split = cx.emit('Reshape', [x, cx.int64([0, 0, heads, -1])]);
+  return cx.emit('Transpose', [split], { perm: transposed ? [0, 2, 3, 1] : [0, 2, 1, 3] });
+}
+
+/** A (L, S) boolean tensor, true where key j <= query i, with L and S read at run time when symbolic. */
+function causalKeep(cx: LoweringContext, l: Dim, s: Dim): string {
+  if (!isSymbolic(l) && !isSymbolic(s)) {
+    const keep = hostTensor('bool', [l, s]);
+    for (let i = 0; i < l; i++) for (let j = 0; j <= Math.min(i, s - 1); j++) keep.data[i * s + j] = 1;
+    return cx.constant(keep);
+  }
+  const range = (d: Dim) => cx.emit('Range', [cx.int64([0], []), cx.emit('Squeeze', [cx.dim(d)]), cx.int64([1], [])]);
+  const rows = cx.emit('Unsqueeze', [range(l), cx.int64([1])]);
+  return cx.emit('GreaterOrEqual', [rows, range(s)]);
+}
+
+/**
+ * Attention in standard opset-17 ops: the heads split (packed layout), Q K^T, scale, bias,
+ * mask, causal mask, Softmax, times V, the heads merged.
+ */
+export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext): void {
+  const { numHeads, scale, causal, maskFill, probs } = node.attrs;
+  const packed = numHeads > 0;
+  const [q, k, v] = [0, 1, 2].map((i) => cx.input(node, i)) as [string, string, string];
+  const rank = cx.inputType(node, 0).shape.length;
+  const swapLast = Array.from({ length: rank }, (_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
+  const query = packed ? splitHeads(cx, q, numHeads, false) : q;
+  const keyT = packed ? splitHeads(cx, k, numHeads, true) : cx.emit('Transpose', [k], { perm: swapLast });
+  const value = packed ? splitHeads(cx, v, numHeads, false) : v;
+  let scores = cx.emit('MatMul', [query, keyT]);
+  if (scale !== 1) scores = cx.emit('Mul', [scores, cx.constant(f32(scale))]);
+  if (node.inputs[3] !== null && node.inputs[3] !== undefined) scores = cx.emit('Add', [scores, cx.input(node, 3)]);
+  if (node.inputs[4] !== null && node.inputs[4] !== undefined) scores = cx.emit('Where', [cx.input(node, 4), scores, cx.constant(f32(maskFill))]);
+  if (causal) {
+    const q0 = cx.inputType(node, 0).shape;
+    const k0 = cx.inputType(node, 1).shape;
+    const [l, s] = packed ? [q0[1]!, k0[1]!] : [q0[q0.length - 2]!, k0[k0.length - 2]!];
+    scores = cx.emit('Where', [causalKeep(cx, l, s), scores, cx.constant(f32(-Infinity))]);
+  }
+  const weights = cx.emit('Softmax', [scores], { axis: -1 }, probs ? cx.output(node, 1) : undefined);
+  if (!packed) {
+    cx.emit('MatMul', [weights, value], {}, cx.output(node));
+    return;
+  }
+  const heads = cx.emit('MatMul', [weights, value]);
+  const merged = cx.emit('Transpose', [heads], { perm: [0, 2, 1, 3] });
+  cx.emit('Reshape', [merged, cx.int64([0, 0, -1])], {}, cx.output(node));
+}
+
+export const fusedOps = {
+  Attention: attentionPortable,
+
+  /** x @ W^T + b: ONNX Runtime folds the transpose of an initializer once, at session start. */
+  Linear: (node, cx) => {
+    const wT = cx.emit('Transpose', [cx.input(node, 1)], { perm: [1, 0] });
+    const hasBias = node.inputs[2] !== null && node.inputs[2] !== undefined;
+    const y = cx.emit('MatMul', [cx.input(node, 0), wT], {}, hasBias ? undefined : cx.output(node));
+    if (hasBias) cx.emit('Add', [y, cx.input(node, 2)], {}, cx.output(node));
+  },
+
+  /** 0.5 x (1 + erf(x / sqrt 2)), the form ONNX Runtime's Gelu fusion recognizes. */
+  Gelu: (node, cx) => {
+    const x = cx.input(node, 0);
+    const e = cx.emit('Erf', [cx.emit('Div', [x, cx.constant(f32(Math.SQRT2))])]);
+    const half = cx.emit('Mul', [x, cx.constant(f32(0.5))]);
+    cx.emit('Mul', [half, cx.emit('Add', [e, cx.constant(f32(1))])], {}, cx.output(node));
+  },
+} satisfies Partial<OnnxOpTable>;
