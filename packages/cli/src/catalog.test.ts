@@ -5,31 +5,14 @@
 import { describe, expect, it } from 'vitest';
 import { checkOnnxModel, exportOnnx, onnxCheckerMissing, runOnnxRuntime } from '@tessera/compiler';
 import { maxAbsDiff, symbolsOf } from '@tessera/graph-dsl';
-import { CATALOG, type Config } from '@tessera/models';
 import { Session } from '@tessera/runtime-tfjs';
+import { asArgs, CATALOG_CASES } from './catalog-cases.ts';
 import { prepareModel } from './model.ts';
 import { randomInputs } from './random-inputs.ts';
 
-/** Configs beyond each entry's small one, where a config switches inputs or layout. */
-const VARIANTS: Record<string, readonly Config[]> = {
-  masked_softmax: [{ valid_lens: 'none' }, { valid_lens: '2d' }],
-  nadaraya_watson: [{ parametric: true }],
-  additive_attention: [{ valid_lens: '2d' }],
-  d2l_multihead_attention: [{ valid_lens: 'none' }],
-  torch_multihead_attention: [
-    { batch_first: true, key_padding_mask: 'bool', attn_mask: 'bool' },
-    { batch_first: true, key_padding_mask: 'float', attn_mask: 'float', attn_mask_dims: 3, average_attn_weights: false },
-    { kdim: 6, vdim: 10, need_weights: false, bias: false },
-  ],
-};
-
-const asArgs = (c: Config) => Object.entries(c).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
-
-const cases = CATALOG.flatMap((entry) => [{}, ...(VARIANTS[entry.name] ?? [])].map((variant) => ({ entry, config: { ...entry.small, ...variant } })));
-
 describe('every catalog model exports to ONNX that onnx.checker accepts and ONNX Runtime runs like tfjs', () => {
   if (onnxCheckerMissing() && process.env.CI) throw new Error(`onnx.checker is required in CI: ${onnxCheckerMissing()}`);
-  for (const { entry, config } of cases) {
+  for (const { entry, config } of CATALOG_CASES) {
     it(`${entry.name} ${asArgs(config).join(' ')}`, async () => {
       const model = prepareModel(entry.name, asArgs(config), undefined, 5);
       const onnx = exportOnnx(model.graph, { weights: model.weights });

@@ -6,6 +6,7 @@ import { constantFold } from './passes/constant-fold.ts';
 import { cse } from './passes/cse.ts';
 import { dce } from './passes/dce.ts';
 import { evalMode } from './passes/eval-mode.ts';
+import { fusionPasses } from './fusions/index.ts';
 
 export interface CompileOptions {
   /** Concrete sizes for some symbols ('B', 'H'); the rest stay symbolic. */
@@ -18,6 +19,8 @@ export interface CompileOptions {
   readonly explain?: boolean;
   /** Size cap of constant folding, in elements. */
   readonly foldMaxElements?: number;
+  /** Run the fusions (on by default); false keeps the graph as traced, but simplified. */
+  readonly fuse?: boolean;
 }
 
 export interface CompileResult {
@@ -25,7 +28,7 @@ export interface CompileResult {
   readonly stats: readonly PassStats[];
 }
 
-/** The default pipeline: bind-shapes -> eval-mode (in eval mode) -> algebraic-simplify -> constant-fold -> cse -> dce. */
+/** The default pipeline: bind-shapes -> eval-mode (in eval mode) -> algebraic-simplify -> constant-fold -> cse -> the fusions -> dce. */
 export function defaultPipeline(options: CompileOptions = {}): Pass[] {
   return [
     bindShapes(options.bindings ?? {}),
@@ -33,6 +36,7 @@ export function defaultPipeline(options: CompileOptions = {}): Pass[] {
     algebraicSimplify(),
     constantFold(options.foldMaxElements === undefined ? {} : { maxElements: options.foldMaxElements }),
     cse(),
+    ...((options.fuse ?? true) ? fusionPasses() : []),
     dce(),
   ];
 }

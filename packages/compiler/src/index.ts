@@ -4,7 +4,7 @@ export { type Pass, type PassContext, type PassStats, type RunOptions, type RunR
 export { GraphEditor, useCounts, producers, operandsToString, mapAttrDims } from './edit.ts';
 export { verifyGraph } from './verify.ts';
 export {
-  COMMUTATIVE, ConstPattern, cst, type Match, op, OpPattern, type Pattern, type RewriteBuilder, type RewriteOptions, type Rule,
+  absent, AbsentPattern, alt, AltPattern, COMMUTATIVE, ConstPattern, cst, optional, type Match, op, OpPattern, type Pattern, type RewriteBuilder, type RewriteOptions, type Rule,
   rewriteOnce, rewritePass, v, VarPattern,
 } from './rewrite.ts';
 export { bindShapes } from './passes/bind-shapes.ts';
@@ -13,6 +13,11 @@ export { algebraicSimplify, identityRules, movementRules } from './passes/algebr
 export { constantFold, type ConstantFoldOptions } from './passes/constant-fold.ts';
 export { cse, attrsEqual } from './passes/cse.ts';
 export { dce } from './passes/dce.ts';
+export { formatFusions, FUSION_RULES, fusionCounts, fusionPasses } from './fusions/index.ts';
+export { attentionHeadsRule } from './fusions/attention-heads.ts';
+export { attentionRule } from './fusions/attention.ts';
+export { geluRule } from './fusions/gelu.ts';
+export { linearNoBiasRule, linearRule } from './fusions/linear.ts';
 export { type HostKernel, HOST_KERNELS, hasHostKernel, evaluateHost, erf, broadcastIndex, broadcastShape } from './host/index.ts';
 export { interpret, type InterpretOptions } from './host/interpret.ts';
 export * from './onnx/index.ts';

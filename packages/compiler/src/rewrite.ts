@@ -59,9 +59,24 @@ export class OpPattern<N extends OpName = OpName> {
   }
 }
 
-export type Pattern = VarPattern | ConstPattern | OpPattern;
+/** Matches the first of several patterns that matches (an optional step is `alt(op(..., x), x)`). */
+export class AltPattern {
+  readonly kind = 'alt';
+  constructor(readonly options: readonly Pattern[]) {}
+}
+
+/** Matches an absent optional input (`alt(v('bias'), absent())`: a bias or none). */
+export class AbsentPattern {
+  readonly kind = 'absent';
+}
+
+export type Pattern = VarPattern | ConstPattern | OpPattern | AltPattern | AbsentPattern;
 
 export const v = (name: string): VarPattern => new VarPattern(name);
+export const alt = (...options: Pattern[]): AltPattern => new AltPattern(options);
+export const absent = (): AbsentPattern => new AbsentPattern();
+/** `inner`, or `inner` wrapped by `wrap` (a step that may be there or not). */
+export const optional = (wrap: (inner: Pattern) => Pattern, inner: Pattern): AltPattern => alt(wrap(inner), inner);
 export const op = <N extends OpName>(name: N, ...inputs: Pattern[]): OpPattern<N> => new OpPattern(name, inputs);
 
 /** A constant: any, every element equal to a number, or passing a test. */
@@ -86,15 +101,30 @@ export interface Match {
   type(name: string): TensorType;
   node(name: string): Node;
   constant(name: string): HostTensor;
+  /** The node that produces a value (undefined for inputs and parameters). */
+  producer(value: number): Node | undefined;
+  /** How many times a value is read (graph outputs included). */
+  uses(value: number): number;
 }
 
 /** How a rewrite emits its replacement: ops over new-graph values, which carry the root's source line. */
 export interface RewriteBuilder {
   /** The new-graph value of a variable (or of a named constant). */
   value(name: string): number;
+  /** Reads of output `output` of a named interior node (one of the rule's `exposes`) are given `value` instead. */
+  expose(name: string, value: number, output?: number): void;
+  /** The new-graph value of any old value defined before the root and outside the match. */
+  old(value: number): number;
   op<N extends OpName>(op: N, inputs: readonly (number | null)[], attrs: AttrsOf<N>): number;
+  /** `op` for an op with several outputs: all of them. */
+  ops<N extends OpName>(op: N, inputs: readonly (number | null)[], attrs: AttrsOf<N>): number[];
   constant(value: HostTensor): number;
   type(value: number): TensorType;
+}
+
+export interface Exposed {
+  readonly node: string;
+  readonly output: number;
 }
 
 export interface Rule {
@@ -104,14 +134,21 @@ export interface Rule {
   readonly check?: (match: Match) => string | undefined | void;
   /** The values that replace the root's outputs (one, or one per output). */
   readonly rewrite: (match: Match, b: RewriteBuilder) => number | readonly number[];
+  /** Outputs of named interior nodes that may be read outside the match: the rewrite gives their replacements with `expose`. */
+  readonly exposes?: readonly Exposed[];
+  /** Explain mode notes a structural near-match only when it got this many ops deep (0: every candidate root). */
+  readonly explainDepth?: number;
 }
+
+/** How many ops deep a failure reason goes ('input 0 of MatMul %5: input 0 of Softmax %4: ...' is 2). */
+const failureDepth = (reason: string): number => reason.split(/input \d+ of /).length - 1;
 
 interface MatchState {
   bindings: Map<string, number>;
   named: Map<string, Node>;
   /** (pattern occurrence, node) pairs, root first. */
   matched: Node[];
-  /** Value -> how many pattern edges read it (an op pattern's input that is itself an op pattern). */
+  /** Value -> how many times an op pattern matched it (reads the rewrite removes). */
   edges: Map<number, number>;
 }
 
@@ -133,7 +170,18 @@ class Matcher {
   }
 
   /** Matches `p` at `value`; returns the state or the reason it failed. */
-  match(p: Pattern, value: number, s: MatchState): MatchState | string {
+  match(p: Pattern, value: number | null, s: MatchState): MatchState | string {
+    if (p.kind === 'absent') return value === null ? s : `%${value} is there, pattern wants an absent input`;
+    if (p.kind === 'alt') {
+      let deepest = '';
+      for (const option of p.options) {
+        const r = this.match(option, value, clone(s));
+        if (typeof r !== 'string') return r;
+        if (!deepest || failureDepth(r) > failureDepth(deepest)) deepest = r;
+      }
+      return deepest;
+    }
+    if (value === null) return 'the input is absent';
     if (p.kind === 'var') {
       const prev = s.bindings.get(p.name);
       if (prev !== undefined && prev !== value) return `variable ${p.name} would be both %${prev} and %${value}`;
@@ -162,19 +210,17 @@ class Matcher {
       s.bindings.set(p.name, value);
     }
     s.matched.push(node);
+    // one more read of this value that the pattern accounts for
+    s.edges.set(value, (s.edges.get(value) ?? 0) + 1);
     const orders = COMMUTATIVE.has(node.op) && p.inputs.length === 2 ? [[0, 1], [1, 0]] : [p.inputs.map((_, i) => i)];
     let firstFailure = '';
     for (const order of orders) {
       let state: MatchState | string = orders.length > 1 ? clone(s) : s;
       for (let k = 0; k < order.length && typeof state !== 'string'; k++) {
-        const input = node.inputs[order[k]!];
+        const input = node.inputs[order[k]!] ?? null;
         const sub = p.inputs[k]!;
-        if (input === null || input === undefined) state = `input ${order[k]} of ${node.op} %${value} is absent`;
-        else {
-          if (sub.kind === 'op') state.edges.set(input, (state.edges.get(input) ?? 0) + 1);
-          const r: MatchState | string = this.match(sub, input, state);
-          state = typeof r === 'string' ? `input ${order[k]} of ${node.op} %${value}: ${r}` : r;
-        }
+        const r: MatchState | string = this.match(sub, input, state);
+        state = typeof r === 'string' ? `input ${order[k]} of ${node.op} %${value}: ${r}` : r;
       }
       if (typeof state !== 'string') return state;
       firstFailure ||= state;
@@ -182,11 +228,12 @@ class Matcher {
     return firstFailure;
   }
 
-  /** Interior nodes (all matched op nodes but the root) must be read only through the pattern. */
-  sharedIntermediate(s: MatchState, root: Node): string | undefined {
+  /** Interior nodes (all matched op nodes but the root and those exposed) must be read only through the pattern. */
+  sharedIntermediate(s: MatchState, root: Node, exposed: ReadonlySet<number>): string | undefined {
     for (const node of new Set(s.matched)) {
       if (node === root) continue;
       for (const o of node.outputs) {
+        if (exposed.has(o)) continue;
         const uses = this.uses.get(o) ?? 0;
         const inside = s.edges.get(o) ?? 0;
         if (uses !== inside) return `intermediate %${o} (${node.op}) is also used outside the pattern (${uses} uses, ${inside} inside)`;
@@ -198,6 +245,16 @@ class Matcher {
 
 function sameType(a: TensorType, b: TensorType): boolean {
   return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => dimsEqual(d, b.shape[i]!));
+}
+
+/** The replacement is emitted where the root was: an exposed value read outside the match before that point could not be given. */
+function readBeforeRoot(graph: Graph, root: Node, exposed: ReadonlySet<number>, matched: ReadonlySet<Node>): string | undefined {
+  if (exposed.size === 0) return undefined;
+  for (const node of graph.nodes) {
+    if (node === root) return undefined;
+    if (!matched.has(node) && node.inputs.some((i) => i !== null && exposed.has(i))) return `${node.op} %${node.outputs[0]} reads an exposed intermediate before the match's root`;
+  }
+  return undefined;
 }
 
 export interface RewriteOptions {
@@ -220,9 +277,14 @@ export function rewritePass(name: string, rules: readonly Rule[], options: Rewri
       let current = graph;
       const rounds = options.maxRounds ?? 8;
       for (let round = 0; round < rounds; round++) {
-        const { graph: next, fired } = rewriteOnce(name, current, rules, ctx);
+        // near-matches are reported from the last round only: earlier ones may have matched since
+        const notes: string[] = [];
+        const { graph: next, fired } = rewriteOnce(name, current, rules, { ...ctx, note: (message) => notes.push(message) });
         current = next;
-        if (!fired) return current;
+        if (!fired) {
+          notes.forEach((n) => ctx.note(n));
+          return current;
+        }
       }
       ctx.note(`${name}: rules still fired after ${rounds} rounds; stopped (does a rule rewrite to its own pattern?)`);
       return current;
@@ -234,7 +296,7 @@ export function rewritePass(name: string, rules: readonly Rule[], options: Rewri
 export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], ctx: PassContext): { graph: Graph; fired: number } {
   const matcher = new Matcher(graph);
   const claimed = new Set<Node>();
-  const plans = new Map<Node, { rule: Rule; match: Match; bindings: Map<string, number> }>();
+  const plans = new Map<Node, { rule: Rule; match: Match; bindings: Map<string, number>; named: Map<string, Node> }>();
   const where = (node: Node) => `${node.op} %${node.outputs[0]}${node.source ? ` (${sourceToString(node.source)})` : ''}`;
   for (const rule of rules) {
     for (const node of graph.nodes) {
@@ -242,7 +304,7 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
       const near = (reason: string) => ctx.note(`${rule.name}: near-match at ${where(node)}: ${reason}`);
       const s = matcher.match(rule.pattern, node.outputs[0]!, { bindings: new Map(), named: new Map(), matched: [], edges: new Map() });
       if (typeof s === 'string') {
-        near(s);
+        if (failureDepth(s) >= (rule.explainDepth ?? 0)) near(s);
         continue;
       }
       const taken = s.matched.find((n) => claimed.has(n));
@@ -250,7 +312,8 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
         near(`${where(taken)} is already taken by another rewrite this round`);
         continue;
       }
-      const shared = matcher.sharedIntermediate(s, node);
+      const exposed = new Set((rule.exposes ?? []).flatMap((e) => (s.named.has(e.node) ? [s.named.get(e.node)!.outputs[e.output]!] : [])));
+      const shared = matcher.sharedIntermediate(s, node, exposed) ?? readBeforeRoot(graph, node, exposed, new Set(s.matched));
       if (shared) {
         near(shared);
         continue;
@@ -271,6 +334,8 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
           if (!found) throw new Error(`rule ${rule.name}: the pattern names no node '${n}'`);
           return found;
         },
+        producer: (value) => matcher.producer.get(value),
+        uses: (value) => matcher.uses.get(value) ?? 0,
         constant: (n) => {
           const p = matcher.producer.get(lookup(n));
           if (p?.op !== 'Constant') throw new Error(`rule ${rule.name}: '${n}' is not a constant`);
@@ -283,7 +348,7 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
         continue;
       }
       for (const n of s.matched) claimed.add(n);
-      plans.set(node, { rule, match, bindings: s.bindings });
+      plans.set(node, { rule, match, bindings: s.bindings, named: s.named });
     }
   }
   if (plans.size === 0) return { graph, fired: 0 };
@@ -295,26 +360,34 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
       if (!claimed.has(node)) editor.copy(node);
       continue;
     }
-    const { rule, match, bindings } = plan;
+    const { rule, match, bindings, named } = plan;
+    const replaceChecked = (old: number, value: number, what: string) => {
+      const want = graph.types.get(old)!;
+      const got = editor.type(value);
+      if (!sameType(want, got)) throw new Error(`rule ${rule.name} replaced ${what} of type ${typeToString(want)} by a value of type ${typeToString(got)}`);
+      editor.replace(old, value);
+    };
     const b: RewriteBuilder = {
       value: (n) => {
         const old = bindings.get(n);
         if (old === undefined) throw new Error(`rule ${rule.name}: the pattern has no variable '${n}'`);
         return editor.value(old);
       },
+      old: (value) => editor.value(value),
       op: (o, inputs, attrs) => editor.add(o, inputs, attrs, node.source)[0]!,
+      ops: (o, inputs, attrs) => editor.add(o, inputs, attrs, node.source),
       constant: (t) => editor.constant(t, node.source),
       type: (value) => editor.type(value),
+      expose: (n, value, output = 0) => {
+        const interior = named.get(n);
+        if (!interior || !(rule.exposes ?? []).some((e) => e.node === n && e.output === output)) throw new Error(`rule ${rule.name}: output ${output} of '${n}' is not one the rule exposes`);
+        replaceChecked(interior.outputs[output]!, value, where(interior));
+      },
     };
     const result = rule.rewrite(match, b);
     const values = typeof result === 'number' ? [result] : result;
     if (values.length !== node.outputs.length) throw new Error(`rule ${rule.name} gave ${values.length} values for ${node.outputs.length} outputs of ${where(node)}`);
-    node.outputs.forEach((o, i) => {
-      const want = graph.types.get(o)!;
-      const got = editor.type(values[i]!);
-      if (!sameType(want, got)) throw new Error(`rule ${rule.name} replaced ${where(node)} of type ${typeToString(want)} by a value of type ${typeToString(got)}`);
-      editor.replace(o, values[i]!);
-    });
+    node.outputs.forEach((o, i) => replaceChecked(o, values[i]!, where(node)));
     ctx.count(rule.name);
   }
   return { graph: editor.finish(), fired: plans.size };

@@ -1,17 +1,27 @@
-import { compile, dumpTo, formatStats } from '@tessera/compiler';
+import { compile, dumpTo, formatFusions, formatStats } from '@tessera/compiler';
 import { printGraph, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { type Args, expectOptions, flag, UsageError } from '../args.ts';
 
-/** `tessera compile MODEL [--config ...] [--dump]`: the compiled IR and what each pass did; --dump prints the IR before and after every pass. */
+/**
+ * `tessera compile MODEL [--config ...] [--dump] [--explain] [--no-fuse]`: the compiled IR and what
+ * each pass did; --dump prints the IR before and after every pass; --explain lists each fusion's
+ * count and, for every pattern that almost matched, where and why it was refused.
+ */
 export function compileCommand(args: Args): string {
-  expectOptions(args, ['config', 'dump']);
+  expectOptions(args, ['config', 'dump', 'explain', 'no-fuse']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera compile needs a MODEL (see tessera list)');
   const { built } = buildModel(name, args.options.get('config') ?? []);
   const lines: string[] = [];
-  const result = compile(trace(built.module, built.inputs, built.outputs), flag(args, 'dump') ? { dump: dumpTo((text) => lines.push(text)) } : {});
-  if (!flag(args, 'dump')) lines.push(printGraph(result.graph));
+  const explain = flag(args, 'explain');
+  const result = compile(trace(built.module, built.inputs, built.outputs), {
+    ...(flag(args, 'dump') ? { dump: dumpTo((text) => lines.push(text)) } : {}),
+    explain,
+    fuse: !flag(args, 'no-fuse'),
+  });
+  if (!flag(args, 'dump') && !explain) lines.push(printGraph(result.graph));
   lines.push('', formatStats(result.stats));
+  if (explain) lines.push('', formatFusions(result.stats));
   return lines.join('\n');
 }

@@ -1,0 +1,106 @@
+/**
+ * The head split and merge around an Attention node, folded into it: Q, K and V enter packed,
+ * (B, n, H*E), and the output leaves packed, (B, L, H*Ev), as ONNX Runtime's MultiHeadAttention,
+ * the ONNX Attention op and a fused kernel want them. Two layouts of the split are recognized:
+ *   4-D, torch's MultiheadAttention and ViT:  x.reshape(B, n, H, E).transpose(1, 2)
+ *   3-D, d2l's heads folded into the batch:   that, then .reshape(B*H, n, E)
+ * with their inverse after the attention. In the 3-D layout a bias or mask over (B*H, ...) is
+ * viewed as (B, H, ...), and the probabilities, if read, are viewed back.
+ */
+import { type AttrsOf, type Dim, dimsEqual, divDims, mulDims, type Node, shapeToString, type TensorType } from '@tessera/graph-dsl';
+import { absent, alt, type Match, op, type Pattern, type RewriteBuilder, type Rule, v } from '../rewrite.ts';
+
+const isSwap12 = (a: AttrsOf<'Transpose'>) => (a.perm.length === 4 && a.perm[0] === 0 && a.perm[1] === 2 && a.perm[2] === 1 && a.perm[3] === 3) || `perm [${a.perm.join(', ')}] is not the head transpose [0, 2, 1, 3]`;
+
+/** (B, n, H*E) -> (B, H, n, E) */
+const split4 = (x: string): Pattern => op('Transpose', op('Reshape', v(x)).as(`${x}Split`)).where(isSwap12);
+/** ... -> (B*H, n, E) */
+const split3 = (x: string): Pattern => op('Reshape', split4(x)).as(`${x}Fold`);
+
+const optionalInput = (name: string): Pattern => alt(v(name), absent());
+const attention = (split: (x: string) => Pattern): Pattern =>
+  op('Attention', split('q'), split('k'), split('v'), optionalInput('bias'), optionalInput('mask'))
+    .where((a: AttrsOf<'Attention'>) => a.numHeads === 0 || 'the heads are packed already')
+    .as('attention');
+
+/** (B, H, L, Ev) -> (B, L, H*Ev), with (B*H, L, Ev) viewed as (B, H, L, Ev) first in the 3-D layout. */
+const pattern = op('Reshape', op('Transpose', alt(attention(split4), op('Reshape', attention(split3)).as('unfold'))).where(isSwap12)).as('merge');
+
+const shapeOf = (m: Match, node: Node, output = 0): readonly Dim[] => m.graph.types.get(node.outputs[output]!)!.shape;
+const same = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
+
+function folded(m: Match): boolean {
+  try {
+    m.node('unfold');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The head count, or why the split and merge are not the standard ones. */
+function heads(m: Match): number | string {
+  const split = (x: string) => shapeOf(m, m.node(`${x}Split`)) as [Dim, Dim, Dim, Dim];
+  const [b, l, h] = split('q');
+  if (typeof h !== 'number') return `the head count ${String(h)} is symbolic`;
+  for (const x of ['q', 'k', 'v']) {
+    const t: TensorType = m.type(x);
+    const s = split(x);
+    if (t.shape.length !== 3) return `${x} ${shapeToString(t.shape)} is not (B, n, H*E)`;
+    if (!same(s, [t.shape[0]!, t.shape[1]!, h, divDims(t.shape[2]!, h)])) return `${x} ${shapeToString(t.shape)} is reshaped to ${shapeToString(s)}, not (B, n, ${h}, E)`;
+    if (!dimsEqual(s[0], b)) return `${x} has batch ${String(s[0])}, q has ${String(b)}`;
+    if (folded(m) && !same(shapeOf(m, m.node(`${x}Fold`)), [mulDims(b, h), s[1], s[3]])) return `${x} is folded to ${shapeToString(shapeOf(m, m.node(`${x}Fold`)))}, not (B*H, n, E)`;
+  }
+  const out = shapeOf(m, m.node('attention'));
+  if (folded(m) && !same(shapeOf(m, m.node('unfold')), [b, h, out[1]!, out[2]!])) return `the output is unfolded to ${shapeToString(shapeOf(m, m.node('unfold')))}, not (B, H, L, Ev)`;
+  const merged = shapeOf(m, m.node('merge'));
+  if (!same(merged, [b, l, m.type('v').shape[2]!])) return `the heads are merged to ${shapeToString(merged)}, not (B, L, H*Ev)`;
+  if (folded(m)) {
+    for (const name of ['bias', 'mask']) {
+      const t = optionalType(m, name);
+      if (t && t.shape.length === 3 && !(t.shape[0] === 1 || dimsEqual(t.shape[0]!, mulDims(b, h)))) return `the ${name} ${shapeToString(t.shape)} is neither per (batch, head) nor shared: its first dim is not ${String(mulDims(b, h))}`;
+    }
+  }
+  return h;
+}
+
+function optionalType(m: Match, name: string): TensorType | undefined {
+  try {
+    return m.type(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A (B*H, X, S) bias or mask as (B, H, X, S); a shared one (first dim 1, or rank < 3) broadcasts as it is. */
+function unfoldOperand(m: Match, b: RewriteBuilder, name: string, batch: Dim, h: number): number | null {
+  const t = optionalType(m, name);
+  if (!t) return null;
+  if (t.shape.length < 3 || t.shape[0] === 1) return b.value(name);
+  return b.op('Reshape', [b.value(name)], { shape: [batch, h, ...t.shape.slice(1)] });
+}
+
+export const attentionHeadsRule: Rule = {
+  name: 'attention-heads',
+  pattern,
+  exposes: [{ node: 'attention', output: 1 }],
+  explainDepth: 3,
+  check: (m) => {
+    const h = heads(m);
+    return typeof h === 'string' ? h : undefined;
+  },
+  rewrite: (m, b) => {
+    const h = heads(m) as number;
+    const batch = m.type('q').shape[0]!;
+    const attrs = m.node('attention').attrs as AttrsOf<'Attention'>;
+    const fold = folded(m);
+    const bias = fold ? unfoldOperand(m, b, 'bias', batch, h) : optionalType(m, 'bias') ? b.value('bias') : null;
+    const mask = fold ? unfoldOperand(m, b, 'mask', batch, h) : optionalType(m, 'mask') ? b.value('mask') : null;
+    const [out, probs] = b.ops('Attention', [b.value('q'), b.value('k'), b.value('v'), bias, mask], { ...attrs, numHeads: h });
+    if (attrs.probs) {
+      const old = shapeOf(m, m.node('attention'), 1);
+      b.expose('attention', fold ? b.op('Reshape', [probs!], { shape: old }) : probs!, 1);
+    }
+    return out!;
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * The fusion pipeline: an explicit ordered list of rewrite passes, each reporting how many times
+ * each of its rules fired. Linear and GELU first, so that attention sees projections as single
+ * nodes; the attention core next; then the head split and merge folded into it.
+ */
+import type { Pass, PassStats } from '../pass.ts';
+import { dce } from '../passes/dce.ts';
+import { type Rule, rewritePass } from '../rewrite.ts';
+import { attentionRule } from './attention.ts';
+import { attentionHeadsRule } from './attention-heads.ts';
+import { geluRule } from './gelu.ts';
+import { linearNoBiasRule, linearRule } from './linear.ts';
+
+interface Stage {
+  readonly pass: string;
+  readonly rules: readonly Rule[];
+  /** Rewrites leave nodes dead that the next stage's patterns would see as shared: sweep them first. */
+  readonly sweep?: boolean;
+}
+
+const STAGES: readonly Stage[] = [
+  { pass: 'fuse-linear', rules: [linearRule, linearNoBiasRule] },
+  { pass: 'fuse-gelu', rules: [geluRule] },
+  // the attention rule leaves K^T's old transpose dead beside the head split it now reads
+  { pass: 'fuse-attention', rules: [attentionRule], sweep: true },
+  { pass: 'fuse-attention-heads', rules: [attentionHeadsRule] },
+];
+
+/** Every fusion rule, in pipeline order. */
+export const FUSION_RULES: readonly string[] = STAGES.flatMap((s) => s.rules.map((r) => r.name));
+
+export function fusionPasses(): Pass[] {
+  return STAGES.flatMap((s) => [rewritePass(s.pass, s.rules), ...(s.sweep ? [dce()] : [])]);
+}
+
+/** How many times each fusion rule fired (0 included). */
+export function fusionCounts(stats: readonly PassStats[]): Record<string, number> {
+  const counts: Record<string, number> = Object.fromEntries(FUSION_RULES.map((r) => [r, 0]));
+  for (const s of stats) for (const [rule, n] of Object.entries(s.counts)) if (rule in counts) counts[rule] += n;
+  return counts;
+}
+
+/** The fusions' report: each rule's count, then every near-match, where it was and why it was refused. */
+export function formatFusions(stats: readonly PassStats[]): string {
+  const lines = ['fusions:', ...Object.entries(fusionCounts(stats)).map(([rule, n]) => `  ${rule.padEnd(24)} ${n}`)];
+  const notes = stats.filter((s) => s.pass.startsWith('fuse-')).flatMap((s) => s.notes);
+  lines.push(notes.length ? 'near-matches (rule: where: why it was refused):' : 'no near-matches', ...notes.map((n) => `  ${n}`));
+  return lines.join('\n');
+}
