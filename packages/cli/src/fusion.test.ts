@@ -26,8 +26,11 @@ const ATTENTIONS: Record<string, number> = {
   // depths 2, 2: W-MSA and SW-MSA in each stage
   swin_t: 4, swin_s: 4, swin_b: 4,
 };
-/** Of those, the ones whose heads are split from (B, n, H*E) by reshape and transpose: all but the single-head ones and Swin's (sliced from one qkv tensor). */
-const PACKED = new Set(['d2l_multihead_attention', 'torch_multihead_attention', 'transformer', 'transformer_encoder', 'transformer_decoder_step', 'torch_transformer', 'vit_b_16', 'vit_b_32', 'vit_l_16', 'vit_l_32', 'vit_h_14']);
+/**
+ * Of those, how many take their heads packed, (B, n, H*E): all with a head split but Swin's
+ * shifted windows, which stay split to add their per-window mask in the (B, nW, H, N, N) view.
+ */
+const PACKED: Record<string, number> = { ...ATTENTIONS, dot_product_attention: 0, swin_t: 2, swin_s: 2, swin_b: 2 };
 
 describe('fusions on every catalog model', () => {
   for (const { entry, config } of CATALOG_CASES) {
@@ -39,7 +42,8 @@ describe('fusions on every catalog model', () => {
       const counts = fusionCounts(fused.stats);
       const attentions = ATTENTIONS[entry.name] ?? 0;
       expect(counts.attention).toBe(attentions);
-      expect(counts['attention-heads']).toBe(PACKED.has(entry.name) ? attentions : 0);
+      expect(counts['attention-heads']).toBe(PACKED[entry.name] ?? 0);
+      expect(counts['qkv-split']).toBe(entry.name.startsWith('swin') ? 3 * attentions : 0);
       expect(fused.graph.nodes.filter((n) => n.op === 'Attention')).toHaveLength(attentions);
       expect(fusionCounts(unfused.stats)).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
 

@@ -10,6 +10,7 @@ import { attentionRule } from './attention.ts';
 import { attentionHeadsRule } from './attention-heads.ts';
 import { geluRule } from './gelu.ts';
 import { linearNoBiasRule, linearRule } from './linear.ts';
+import { qkvSplitRule } from './qkv-split.ts';
 
 interface Stage {
   readonly pass: string;
@@ -21,6 +22,7 @@ interface Stage {
 const STAGES: readonly Stage[] = [
   { pass: 'fuse-linear', rules: [linearRule, linearNoBiasRule] },
   { pass: 'fuse-gelu', rules: [geluRule] },
+  { pass: 'fuse-qkv-split', rules: [qkvSplitRule] },
   // the attention rule leaves K^T's old transpose dead beside the head split it now reads
   { pass: 'fuse-attention', rules: [attentionRule], sweep: true },
   { pass: 'fuse-attention-heads', rules: [attentionHeadsRule] },
