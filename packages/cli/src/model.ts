@@ -26,6 +26,6 @@ export function prepareModel(name: string, config: readonly string[], weightsPat
     weights = takeBuffers(built.module, readSafetensorsFile(weightsPath).tensors, weightsPath);
     checkWeights(traced, weights, { source: weightsPath });
   } else weights = initialWeights(traced, seed);
-  const { graph } = compile(traced, {});
+  const { graph } = compile(traced, { weights });
   return { entry, config: resolved, built, traced, graph, weights, weightsSource: weightsPath ?? `initial (seed ${seed})` };
 }

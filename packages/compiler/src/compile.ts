@@ -1,4 +1,5 @@
-import type { Graph } from '@tessera/graph-dsl';
+import type { Graph, HostTensor } from '@tessera/graph-dsl';
+import { foldAttentionBias } from './passes/fold-attention-bias.ts';
 import { type Pass, type PassStats, runPasses } from './pass.ts';
 import { algebraicSimplify } from './passes/algebraic-simplify.ts';
 import { bindShapes } from './passes/bind-shapes.ts';
@@ -21,6 +22,12 @@ export interface CompileOptions {
   readonly foldMaxElements?: number;
   /** Run the fusions (on by default); false keeps the graph as traced, but simplified. */
   readonly fuse?: boolean;
+  /**
+   * The weights the graph will run with, when known (inference, export): attention biases that
+   * depend on parameters only (Swin's relative position bias and window mask) are folded into
+   * constants. Ignored in train mode, where those parameters keep learning.
+   */
+  readonly weights?: ReadonlyMap<string, HostTensor>;
 }
 
 export interface CompileResult {
@@ -37,6 +44,7 @@ export function defaultPipeline(options: CompileOptions = {}): Pass[] {
     constantFold(options.foldMaxElements === undefined ? {} : { maxElements: options.foldMaxElements }),
     cse(),
     ...((options.fuse ?? true) ? fusionPasses() : []),
+    ...((options.fuse ?? true) && options.weights && (options.mode ?? 'eval') === 'eval' ? [foldAttentionBias(options.weights)] : []),
     dce(),
   ];
 }

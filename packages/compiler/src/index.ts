@@ -13,6 +13,7 @@ export { algebraicSimplify, identityRules, movementRules } from './passes/algebr
 export { constantFold, type ConstantFoldOptions } from './passes/constant-fold.ts';
 export { cse, attrsEqual } from './passes/cse.ts';
 export { dce } from './passes/dce.ts';
+export { foldAttentionBias } from './passes/fold-attention-bias.ts';
 export { formatFusions, FUSION_RULES, fusionCounts, fusionPasses } from './fusions/index.ts';
 export { attentionHeadsRule } from './fusions/attention-heads.ts';
 export { attentionRule } from './fusions/attention.ts';
