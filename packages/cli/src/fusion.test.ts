@@ -43,7 +43,9 @@ describe('fusions on every catalog model', () => {
       const attentions = ATTENTIONS[entry.name] ?? 0;
       expect(counts.attention).toBe(attentions);
       expect(counts['attention-heads']).toBe(PACKED[entry.name] ?? 0);
-      expect(counts['qkv-split']).toBe(entry.name.startsWith('swin') ? 3 * attentions : 0);
+      const swin = entry.name.startsWith('swin');
+      expect(counts['qkv-split']).toBe(swin ? 3 * attentions : 0);
+      expect([counts['window-partition'], counts['window-reverse']]).toEqual(swin ? [attentions, attentions] : [0, 0]);
       expect(fused.graph.nodes.filter((n) => n.op === 'Attention')).toHaveLength(attentions);
       expect(fusionCounts(unfused.stats)).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
 

@@ -29,7 +29,7 @@ const RULES: Record<OpName, CostRule> = {
     const w = typeOf(graph, node.inputs[1]!).shape;
     return mulDims(mulDims(numElements(typeOf(graph, node.outputs[0]!).shape), numElements(w.slice(1))), 2);
   },
-  Dropout: free, Range: free, Constant: free,
+  Dropout: free, Range: free, Constant: free, WindowPartition: free, WindowReverse: free,
   // erf, and four elementwise steps around it
   Gelu: perElement(5),
   Linear: (node, graph) => {

@@ -16,5 +16,7 @@ export const geluRule: Rule = {
     const erfs = m.nodes.filter((n) => n.op === 'Erf').length;
     return erfs === 1 ? undefined : 'not of the form 0.5 x (1 + erf(x / sqrt 2))';
   },
+  // every product of something and a reshape is not worth a note: only near-misses past the first factor
+  explainDepth: 2,
   rewrite: (_, b) => b.op('Gelu', [b.value('x')], {}),
 };

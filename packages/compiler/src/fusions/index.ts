@@ -11,6 +11,8 @@ import { attentionHeadsRule } from './attention-heads.ts';
 import { geluRule } from './gelu.ts';
 import { linearNoBiasRule, linearRule } from './linear.ts';
 import { qkvSplitRule } from './qkv-split.ts';
+import { windowPartitionRule } from './window-partition.ts';
+import { windowReverseRules } from './window-reverse.ts';
 
 interface Stage {
   readonly pass: string;
@@ -23,13 +25,14 @@ const STAGES: readonly Stage[] = [
   { pass: 'fuse-linear', rules: [linearRule, linearNoBiasRule] },
   { pass: 'fuse-gelu', rules: [geluRule] },
   { pass: 'fuse-qkv-split', rules: [qkvSplitRule] },
+  { pass: 'fuse-windows', rules: [windowPartitionRule, ...windowReverseRules] },
   // the attention rule leaves K^T's old transpose dead beside the head split it now reads
   { pass: 'fuse-attention', rules: [attentionRule], sweep: true },
   { pass: 'fuse-attention-heads', rules: [attentionHeadsRule] },
 ];
 
 /** Every fusion rule, in pipeline order. */
-export const FUSION_RULES: readonly string[] = STAGES.flatMap((s) => s.rules.map((r) => r.name));
+export const FUSION_RULES: readonly string[] = [...new Set(STAGES.flatMap((s) => s.rules.map((r) => r.name)))];
 
 export function fusionPasses(): Pass[] {
   return STAGES.flatMap((s) => [rewritePass(s.pass, s.rules), ...(s.sweep ? [dce()] : [])]);

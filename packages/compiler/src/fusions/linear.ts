@@ -19,6 +19,8 @@ export const linearRule: Rule = {
     if (b.length !== 1 || !dimsEqual(b[0]!, out)) return `the addend ${shapeToString(b)} is not a bias of the ${String(out)} outputs`;
     return weightIs2d(m);
   },
+  // an add of anything but a bias to some other product (scores plus a mask) is not worth a note
+  explainDepth: 3,
   rewrite: (_, b) => b.op('Linear', [b.value('x'), b.value('w'), b.value('b')], {}),
 };
 

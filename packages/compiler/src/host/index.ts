@@ -3,6 +3,7 @@ import * as fused from './attention.ts';
 import * as elementwise from './elementwise.ts';
 import * as math from './math.ts';
 import * as shape from './shape.ts';
+import * as windows from './windows.ts';
 
 export { erf } from './erf.ts';
 export { broadcastIndex, broadcastShape } from './util.ts';
@@ -15,7 +16,7 @@ export type HostKernel<N extends OpName = OpName> = (inputs: readonly (HostTenso
  * host interpreter uses to check that passes keep the numbers. Clear, double-precision loops,
  * not fast ones. Dropout has none: it is impure, never folded.
  */
-export const HOST_KERNELS: { readonly [N in OpName]?: HostKernel<N> } = { ...elementwise, ...math, ...shape, ...fused };
+export const HOST_KERNELS: { readonly [N in OpName]?: HostKernel<N> } = { ...elementwise, ...math, ...shape, ...fused, ...windows };
 
 export function hasHostKernel(op: OpName): boolean {
   return Object.hasOwn(HOST_KERNELS, op);

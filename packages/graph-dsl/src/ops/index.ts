@@ -1,14 +1,16 @@
 import * as attention from './attention.ts';
 import * as elementwise from './elementwise.ts';
 import * as structural from './structural.ts';
+import * as windows from './windows.ts';
 import type { OpDef } from './op.ts';
 
 export * from './op.ts';
 export type { Conv2dAttrs, ReduceAttrs } from './structural.ts';
 export { type AttentionAttrs, attentionShapes } from './attention.ts';
+export { type WindowAttrs, windowPartitionIndex, windowReverseIndex } from './windows.ts';
 
 /** Every op, by name. Stages that handle ops (lowering, export, folding) key their tables by these names. */
-export const OPS = { ...elementwise, ...structural, Attention: attention.Attention } as const;
+export const OPS = { ...elementwise, ...structural, Attention: attention.Attention, WindowPartition: windows.WindowPartition, WindowReverse: windows.WindowReverse } as const;
 
 export type Ops = typeof OPS;
 export type OpName = keyof Ops;

@@ -1,6 +1,7 @@
 import * as fused from './attention.ts';
 import * as elementwise from './elementwise.ts';
 import * as structural from './structural.ts';
+import * as windows from './windows.ts';
 import type { KernelTable } from './types.ts';
 import './gradients.ts';
 
@@ -57,4 +58,6 @@ export const KERNELS: KernelTable = {
   Attention: fused.Attention,
   Linear: fused.Linear,
   Gelu: fused.Gelu,
+  WindowPartition: windows.WindowPartition,
+  WindowReverse: windows.WindowReverse,
 };
