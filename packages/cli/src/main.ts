@@ -1,4 +1,5 @@
 import { type Args, expectOptions, flag, parseArgs, UsageError } from './args.ts';
+import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
 import { compileCommand } from './commands/compile.ts';
 import { exportCommand } from './commands/export.ts';
 import { list } from './commands/list.ts';
@@ -14,13 +15,15 @@ const USAGE = `usage: tessera <command>
   list                                   the model catalog
   summary MODEL [--config k=v ...] [--weights W.safetensors] [--json]
                                          inputs, outputs, layers with shapes, parameters, FLOPs
-  compile MODEL [--config k=v ...] [--dump]
-                                         the compiled IR and what each pass did; --dump: the IR before and after every pass
+  compile MODEL [--config k=v ...] [--dump] [--explain] [--no-fuse]
+                                         the compiled IR and what each pass did; --dump: the IR before and after every pass;
+                                         --explain: each fusion's count, and why near-matches were refused
   export MODEL --onnx FILE [--opset N] [--config k=v ...] [--weights W.safetensors] [--external-data]
   run MODEL --inputs IN.safetensors --output OUT.safetensors [--weights W.safetensors]
             [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime]
   run MODEL --image IMG.png|jpg [--weights W.safetensors] [--config k=v ...]
                                          classify an image: top-5 (ImageNet labels for 1000 classes)
+${BENCH_USAGE}
 ${TRAIN_USAGE}
 ${TRAIN_VISION_USAGE}
 ${TRANSLATE_USAGE}
@@ -48,6 +51,8 @@ export async function main(argv: readonly string[], log: (line: string) => void 
       return exportCommand(args);
     case 'run':
       return args.options.has('image') ? imageCommand(args, log) : runCommand(args, log);
+    case 'bench':
+      return benchCommand(args, log);
     case 'train':
       return args.positional[0] === 'vit' || args.positional[0] === 'swin_t' ? trainVisionCommand(args, log) : trainCommand(args, log);
     case 'translate':

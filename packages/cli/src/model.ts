@@ -16,8 +16,13 @@ export interface PreparedModel {
   readonly weightsSource: string;
 }
 
+export interface PrepareOptions {
+  /** Run the compiler's fusions (on by default; `--no-fuse` turns them off). */
+  readonly fuse?: boolean;
+}
+
 /** Builds a catalog model with `key=value` config, traces and compiles it, and loads or initializes its weights. */
-export function prepareModel(name: string, config: readonly string[], weightsPath?: string, seed = 0): PreparedModel {
+export function prepareModel(name: string, config: readonly string[], weightsPath?: string, seed = 0, options: PrepareOptions = {}): PreparedModel {
   const { entry, config: resolved, built } = buildModel(name, config);
   const traced = trace(built.module, built.inputs, built.outputs);
   let weights: Map<string, HostTensor>;
@@ -26,6 +31,6 @@ export function prepareModel(name: string, config: readonly string[], weightsPat
     weights = takeBuffers(built.module, readSafetensorsFile(weightsPath).tensors, weightsPath);
     checkWeights(traced, weights, { source: weightsPath });
   } else weights = initialWeights(traced, seed);
-  const { graph } = compile(traced, { weights });
+  const { graph } = compile(traced, { weights, fuse: options.fuse ?? true });
   return { entry, config: resolved, built, traced, graph, weights, weightsSource: weightsPath ?? `initial (seed ${seed})` };
 }
