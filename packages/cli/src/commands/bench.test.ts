@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { isUserError, main } from '../main.ts';
+
+const MHA = ['torch_multihead_attention', '--config', 'embed_dim=8', 'num_heads=2', 'batch_first=true'];
+const quiet = () => {};
+
+async function userError(argv: string[]): Promise<string> {
+  try {
+    await main(argv, quiet);
+  } catch (e) {
+    if (isUserError(e)) return e.message;
+    throw e;
+  }
+  throw new Error('no error');
+}
+
+describe('tessera bench', () => {
+  it('prints the median latency as JSON, fused or not, on tfjs and on ONNX Runtime', async () => {
+    for (const backend of ['wasm', 'onnxruntime']) {
+      for (const fuse of [[], ['--no-fuse']]) {
+        const out = JSON.parse(await main(['bench', ...MHA, '--backend', backend, '--batch', '2', '--runs', '3', '--json', ...fuse], quiet));
+        expect(Object.keys(out).sort()).toEqual(['backend', 'batch', 'fused', 'median_ms', 'model', 'runs', 'target']);
+        expect(out).toMatchObject({ model: 'torch_multihead_attention', backend, fused: fuse.length === 0, batch: 2, runs: 3 });
+        expect(out.median_ms).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('refuses a batch or run count that is not a positive whole number', async () => {
+    expect(await userError(['bench', ...MHA, '--batch', '0'])).toMatch(/--batch 0: expected a whole number from 1/);
+    expect(await userError(['bench', ...MHA, '--runs', 'many'])).toMatch(/--runs many/);
+    expect(await userError(['bench', ...MHA, '--backend', 'gpu'])).toMatch(/--backend gpu: expected one of/);
+  });
+});
+
+describe('tessera compile --explain', () => {
+  it("prints each fusion's count and, for a near-match, the rule, the user's source line and the reason", async () => {
+    const fused = await main(['compile', ...MHA, '--explain'], quiet);
+    expect(fused).toMatch(/^ {2}attention +1$/m);
+    expect(fused).toMatch(/^ {2}attention-heads +1$/m);
+    expect(fused).toMatch(/^ {2}linear +4$/m);
+    const additive = await main(['compile', 'additive_attention', '--explain'], quiet);
+    expect(additive).toMatch(/^ {2}attention +0$/m);
+    expect(additive).toMatch(/attention: near-match at MatMul %\d+ \(.*additive-attention\.ts:\d+:\d+\): input 0 of MatMul %\d+: input 0 of Softmax/);
+    const unfused = await main(['compile', ...MHA, '--explain', '--no-fuse'], quiet);
+    expect(unfused).toMatch(/^ {2}attention +0$/m);
+  });
+});
