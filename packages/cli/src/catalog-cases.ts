@@ -10,6 +10,7 @@ const VARIANTS: Record<string, readonly Config[]> = {
     { batch_first: true, key_padding_mask: 'bool', attn_mask: 'bool' },
     { batch_first: true, key_padding_mask: 'float', attn_mask: 'float', attn_mask_dims: 3, average_attn_weights: false },
     { kdim: 6, vdim: 10, need_weights: false, bias: false },
+    { batch_first: true, self_attention: true, need_weights: false },
   ],
 };
 

@@ -10,6 +10,7 @@ import { attentionRule } from './attention.ts';
 import { attentionHeadsRule } from './attention-heads.ts';
 import { geluRule } from './gelu.ts';
 import { linearNoBiasRule, linearRule } from './linear.ts';
+import { linearSiblings } from './linear-siblings.ts';
 import { qkvSplitRule } from './qkv-split.ts';
 import { windowPartitionRule } from './window-partition.ts';
 import { windowReverseRules } from './window-reverse.ts';
@@ -17,12 +18,15 @@ import { windowReverseRules } from './window-reverse.ts';
 interface Stage {
   readonly pass: string;
   readonly rules: readonly Rule[];
+  /** A fusion that is not a pattern over one root (several Linears become one), run as a pass. */
+  readonly custom?: () => Pass;
   /** Rewrites leave nodes dead that the next stage's patterns would see as shared: sweep them first. */
   readonly sweep?: boolean;
 }
 
 const STAGES: readonly Stage[] = [
   { pass: 'fuse-linear', rules: [linearRule, linearNoBiasRule] },
+  { pass: 'fuse-linear-siblings', rules: [], custom: linearSiblings },
   { pass: 'fuse-gelu', rules: [geluRule] },
   { pass: 'fuse-qkv-split', rules: [qkvSplitRule] },
   { pass: 'fuse-windows', rules: [windowPartitionRule, ...windowReverseRules] },
@@ -32,10 +36,10 @@ const STAGES: readonly Stage[] = [
 ];
 
 /** Every fusion rule, in pipeline order. */
-export const FUSION_RULES: readonly string[] = [...new Set(STAGES.flatMap((s) => s.rules.map((r) => r.name)))];
+export const FUSION_RULES: readonly string[] = [...new Set(STAGES.flatMap((s) => (s.custom ? ['linear-siblings'] : s.rules.map((r) => r.name))))];
 
 export function fusionPasses(): Pass[] {
-  return STAGES.flatMap((s) => [rewritePass(s.pass, s.rules), ...(s.sweep ? [dce()] : [])]);
+  return STAGES.flatMap((s) => [s.custom ? s.custom() : rewritePass(s.pass, s.rules), ...(s.sweep ? [dce()] : [])]);
 }
 
 /** How many times each fusion rule fired (0 included). */

@@ -88,6 +88,8 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
       embed_dim: 512, num_heads: 8, dropout: 0, bias: true, kdim: null, vdim: null, batch_first: false,
       need_weights: true, average_attn_weights: true, key_padding_mask: 'none', attn_mask: 'none', attn_mask_dims: 2,
       batch: 'B', tgt_len: 'L', src_len: 'S',
+      // one input, attention of a sequence to itself: mha(x, x, x) (src_len is tgt_len)
+      self_attention: false,
     },
     choices: { key_padding_mask: ['none', 'bool', 'float'], attn_mask: ['none', 'bool', 'float'] },
     small: { embed_dim: 16, num_heads: 4 },
@@ -97,10 +99,12 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
       const kdim = (c.kdim as number | null) ?? E;
       const vdim = (c.vdim as number | null) ?? E;
       const mha = new MultiheadAttention(E, H, { dropout: num(c, 'dropout'), bias: c.bias as boolean, kdim, vdim, batch_first: c.batch_first as boolean });
-      const [B, L, S] = [dim(c, 'batch'), dim(c, 'tgt_len'), dim(c, 'src_len')];
+      const [B, L] = [dim(c, 'batch'), dim(c, 'tgt_len')];
+      const S = c.self_attention ? L : dim(c, 'src_len');
       const seq = (n: DimLike, d: number) => (c.batch_first ? f32(B, n, d) : f32(n, B, d));
       const maskType = (k: string) => (c[k] === 'bool' ? 'bool' : 'float32') as 'bool' | 'float32';
-      const inputs: Record<string, InputSpec> = { query: seq(L, E), key: seq(S, kdim), value: seq(S, vdim) };
+      if (c.self_attention && (kdim !== E || vdim !== E)) throw new ConfigError(`model 'torch_multihead_attention': self_attention reads key and value from the query, so kdim and vdim must be unset`);
+      const inputs: Record<string, InputSpec> = c.self_attention ? { query: seq(L, E) } : { query: seq(L, E), key: seq(S, kdim), value: seq(S, vdim) };
       if (c.key_padding_mask !== 'none') inputs.key_padding_mask = { dtype: maskType('key_padding_mask'), shape: [B, S] };
       if (c.attn_mask !== 'none') {
         if (c.attn_mask_dims !== 2 && c.attn_mask_dims !== 3) throw new ConfigError(`model 'torch_multihead_attention': attn_mask_dims must be 2 (L, S) or 3 (B*num_heads, L, S), got ${c.attn_mask_dims}`);
@@ -110,7 +114,8 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
       const names = Object.keys(inputs);
       const module = new Adapter(mha, (...xs) => {
         const byName = Object.fromEntries(names.map((n, i) => [n, xs[i]!]));
-        const r = mha.forward(byName.query as Tensor<'float32', 3>, byName.key as Tensor<'float32', 3>, byName.value as Tensor<'float32', 3>, {
+        const query = byName.query as Tensor<'float32', 3>;
+        const r = mha.forward(query, (byName.key ?? query) as Tensor<'float32', 3>, (byName.value ?? query) as Tensor<'float32', 3>, {
           keyPaddingMask: byName.key_padding_mask as Tensor<'bool', 2> | undefined,
           attnMask: byName.attn_mask as Tensor<'bool', 3> | undefined,
           needWeights: c.need_weights as boolean,
