@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { arange, F, type Graph, initialWeights, Module, nn, type Tensor, trace, typeToString, where } from '@tessera/graph-dsl';
+import { fusionPasses } from './fusions/index.ts';
 import { compile } from './compile.ts';
 import { interpret } from './host/interpret.ts';
 import { dumpTo } from './pass.ts';
@@ -42,7 +43,7 @@ describe('compile', () => {
   it('runs the default pipeline in order, and keeps the numbers', () => {
     const graph = trace(new Block(), spec);
     const { graph: out, stats } = compile(graph, { bindings: { T: 5 } });
-    expect(stats.map((s) => s.pass)).toEqual(['bind-shapes', 'eval-mode', 'algebraic-simplify', 'constant-fold', 'cse', 'fuse-linear', 'fuse-gelu', 'fuse-attention', 'dce', 'fuse-attention-heads', 'dce']);
+    expect(stats.map((s) => s.pass)).toEqual(['bind-shapes', 'eval-mode', 'algebraic-simplify', 'constant-fold', 'cse', ...fusionPasses().map((p) => p.name), 'dce']);
     expect(stats.find((s) => s.pass === 'eval-mode')!.counts).toEqual({ 'dropout-removed': 2 });
     expect(stats.find((s) => s.pass === 'algebraic-simplify')!.counts['mul-one']).toBe(1);
     expect(out.nodes.length).toBeLessThan(graph.nodes.length);
