@@ -3,6 +3,7 @@
  * and on onnxruntime-node (the same compiled graphs, exported): tokens per second for outputs of
  * 16 and 64 tokens. Without the cache every step reruns the whole decoder over the prefix
  * (quadratic in the length); with it each step runs one token through the one-step decoder.
+ * Then the cached decoding again with the compiler's fusions on and off.
  */
 import { createRequire } from 'node:module';
 import { compile, exportOnnx } from '@tessera/compiler';
@@ -18,10 +19,10 @@ const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 
 const D = 128;
 const model = { ...TRANSFORMER_DEFAULTS, src_vocab: 32, tgt_vocab: 30, d_model: D, dim_feedforward: 4 * D, dropout: 0 };
-const graphs = { encoder: () => compiled('transformer_encoder'), step: () => compiled('transformer_decoder_step'), full: () => compiled('transformer') };
-function compiled(name: string): Graph {
+const graphs = { encoder: (fuse = true) => compiled('transformer_encoder', fuse), step: (fuse = true) => compiled('transformer_decoder_step', fuse), full: () => compiled('transformer', true) };
+function compiled(name: string, fuse: boolean): Graph {
   const { built } = buildModel(name, model);
-  return compile(trace(built.module, built.inputs, built.outputs), {}).graph;
+  return compile(trace(built.module, built.inputs, built.outputs), { fuse }).graph;
 }
 const full = graphs.full();
 const weights = initialWeights(full, 1);
@@ -93,6 +94,18 @@ for (const n of [16, 64]) {
   }
 }
 say(table(rows));
+
+say(`\nthe same cached decoding, 64 tokens, with the compiler's fusions on and off`);
+const fusionRows: string[][] = [['runtime', 'fused tok/s', 'not fused tok/s', 'fused / not fused']];
+for (const [name, make] of [['tfjs', tfjsEngine], ['onnxruntime-node', ortEngine]] as const) {
+  const [fusedEngine, plainEngine] = [name === 'tfjs' ? tfEngine : ortCachedEngine, await make(graphs.encoder(false), graphs.step(false), weights)];
+  const fused = await tokensPerSecond(() => cached(fusedEngine, 64), 64);
+  const plain = await tokensPerSecond(() => cached(plainEngine, 64), 64);
+  if (fused.tokens.join() !== plain.tokens.join()) say(`warning: ${name} decoded different tokens fused and not fused`);
+  fusionRows.push([name, fused.rate.toFixed(0), plain.rate.toFixed(0), `${(fused.rate / plain.rate).toFixed(2)}x`]);
+  await plainEngine.dispose();
+}
+say(table(fusionRows));
 await tfEngine.dispose();
 await ortCachedEngine.dispose();
 await fullOrt.release();
