@@ -1,12 +1,14 @@
 /**
-^ * Vision bench: vit_b_16 and swin_t (compiled with a symbolic batch), run at batch 1 at 224x224 (torchvision's sizes, seeded random
- * weights written as a torchvision state_dict): compile, run on the tfjs runtime (the backend it
- * picked), export to ONNX (checked by onnx.checker), run on onnxruntime-node; and, when Debian's
- * python3-torch and python3-torchvision are there, PyTorch eager on the CPU and ONNX Runtime on
- * torch.onnx's export of the same torchvision model with the same weights. Latency (median),
- * GFLOP/s from our FLOPs count, ratios, and the max |diff| of the logits between all of them.
+ * Vision bench: vit_b_16 and swin_t at 224x224 (torchvision's sizes, seeded random weights
+ * written as a torchvision state_dict), compiled with a symbolic batch and run at batch 1 and 8,
+ * side by side in one run:
+ *   - the tfjs runtime (the backend it picked), with the compiler's fusions and without;
+ *   - onnxruntime-node on our export with and without the fusions, and on torch.onnx's export of
+ *     the same torchvision model with the same weights;
+ *   - PyTorch eager on the CPU (its BLAS and thread count printed).
+ * Latency (median), ratios, ONNX node counts, and the max |diff| of the logits against tfjs.
  *
- * Alone: npx tsx packages/cli/bench/vision.ts [vit_b_16 swin_t]
+ * Alone: npx tsx packages/cli/bench/vision.ts [vit_b_16 swin_t] [--batches 1,8]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -31,72 +33,128 @@ const dir = mkdtempSync(path.join(tmpdir(), 'tessera-vision-bench-'));
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
 
 const { name: backend } = await initBackendInfo('auto');
-const names = process.argv.slice(2).filter((a) => /^(vit|swin)_/.test(a));
+const argv = process.argv.slice(2);
+const names = argv.filter((a) => /^(vit|swin)_/.test(a));
+const batchArg = argv.indexOf('--batches');
+const BATCHES = batchArg >= 0 ? argv[batchArg + 1]!.split(',').map(Number) : [1, 8];
+const repeats = (batch: number) => (batch === 1 ? 5 : 3);
+
+interface Runner {
+  readonly label: string;
+  readonly run: (image: HostTensor) => Promise<Float32Array>;
+  readonly close: () => Promise<void> | void;
+}
+
+async function tfjsRunner(label: string, graph: Parameters<typeof Session.create>[0], weights: ReadonlyMap<string, HostTensor>): Promise<Runner> {
+  const session = await Session.create(graph, { weights });
+  return {
+    label,
+    run: async (image) => {
+      const x = tf.tensor(image.data, [...image.shape]);
+      const out = session.runTensors({ image: x });
+      const data = out.logits!.dataSync() as Float32Array;
+      out.logits!.dispose();
+      x.dispose();
+      return data;
+    },
+    close: () => session.dispose(),
+  };
+}
+
+async function ortRunner(label: string, model: string): Promise<Runner> {
+  const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
+  return {
+    label,
+    run: async (image) => (await session.run({ image: new ort.Tensor('float32', image.data, [...image.shape]) })).logits!.data as Float32Array,
+    close: () => session.release(),
+  };
+}
+
+function nodeCount(file: string): number {
+  const r = spawnSync(PYTHON, ['-c', 'import onnx, sys; print(len(onnx.load(sys.argv[1], load_external_data=False).graph.node))', file], { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.trim()) : NaN;
+}
 
 for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
-  say(`\n${name}, batch 1, 224x224: ${hasTorch ? 'torchvision weights (seeded random) ...' : 'initial weights (python3-torch is not installed: PyTorch columns skipped) ...'}`);
+  say(`\n${name}, 224x224, batch ${BATCHES.join(' and ')}: ${hasTorch ? 'torchvision weights (seeded random) ...' : 'initial weights (python3-torch is not installed: PyTorch columns skipped) ...'}`);
   let weightsFile: string | undefined;
   if (hasTorch) {
     weightsFile = path.join(dir, `${name}.safetensors`);
     const r = spawnSync(PYTHON, [CONVERT, '--torchvision', name, weightsFile, '--seed', '0', '--noise', '0.02'], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${CONVERT}: ${r.stderr}`);
   }
-  let t0 = performance.now();
-  const model = prepareModel(name, [], weightsFile); // batch stays 'B': a dim_param in the ONNX
+  const t0 = performance.now();
+  const fused = prepareModel(name, [], weightsFile); // batch stays 'B': a dim_param in the ONNX
   const compileMs = performance.now() - t0;
-  const flops = evaluateDim(graphFlops(model.graph), new Map([['B', 1]]));
+  const plain = prepareModel(name, [], weightsFile, 0, { fuse: false });
+  const flopsPerImage = evaluateDim(graphFlops(fused.graph), new Map([['B', 1]]));
   const random = seededRandom(0);
-  const image: HostTensor = hostTensor('float32', [1, 3, 224, 224]);
-  for (let i = 0; i < image.data.length; i++) image.data[i] = random() * 4 - 2;
-  if (weightsFile) writeFileSync(`${weightsFile}.image.f32`, image.data);
+  const one = hostTensor('float32', [1, 3, 224, 224]);
+  for (let i = 0; i < one.data.length; i++) one.data[i] = random() * 4 - 2;
+  if (weightsFile) writeFileSync(`${weightsFile}.image.f32`, one.data);
+  const images = new Map(BATCHES.map((b) => {
+    const t = hostTensor('float32', [b, 3, 224, 224]);
+    for (let k = 0; k < b; k++) t.data.set(one.data, k * one.data.length);
+    return [b, t] as const;
+  }));
 
-  const session = await Session.create(model.graph, { weights: model.weights });
-  const x = tf.tensor(image.data, [1, 3, 224, 224]);
-  const runTfjs = () => {
-    const out = session.runTensors({ image: x });
-    const data = out.logits!.dataSync();
-    out.logits!.dispose();
-    return data;
+  const files: [string, string][] = [];
+  const writeOnnx = (label: string, bytes: Uint8Array) => {
+    const file = path.join(dir, `${name}.${label}.onnx`);
+    writeFileSync(file, bytes);
+    files.push([label, file]);
+    return file;
   };
-  const tfjsLogits = hostTensor('float32', [1, 1000], Float32Array.from(runTfjs()));
-  const tfjsMs = await medianMs(runTfjs, { warmup: 1, repeats: 5 });
-
-  t0 = performance.now();
-  const onnx = exportOnnx(model.graph, { weights: model.weights });
-  const exportMs = performance.now() - t0;
-  const onnxFile = path.join(dir, `${name}.onnx`);
-  writeFileSync(onnxFile, onnx);
-  const check = checkOnnxModel(onnxFile);
-  const ortSession = await ort.InferenceSession.create(onnxFile, { graphOptimizationLevel: 'all' });
-  const feeds = { image: new ort.Tensor('float32', image.data, [1, 3, 224, 224]) };
-  const ortLogits = hostTensor('float32', [1, 1000], (await ortSession.run(feeds)).logits!.data as Float32Array);
-  const ortMs = await medianMs(() => ortSession.run(feeds), { warmup: 1, repeats: 5 });
-  await ortSession.release();
-
-  const gflops = (ms: number) => (flops / (ms * 1e6)).toFixed(1);
-  const rows = [
-    ['runtime', 'median ms', 'GFLOP/s', 'vs tfjs', 'max |logits diff| vs tfjs'],
-    [`tfjs (${backend})`, tfjsMs.toFixed(1), gflops(tfjsMs), '1.00x', '-'],
-    ['onnxruntime-node (our ONNX)', ortMs.toFixed(1), gflops(ortMs), `${(tfjsMs / ortMs).toFixed(2)}x`, maxAbsDiff(tfjsLogits, ortLogits).toExponential(1)],
+  const oursFused = writeOnnx('ours', exportOnnx(fused.graph, { weights: fused.weights }));
+  const oursPlain = writeOnnx('ours-not-fused', exportOnnx(plain.graph, { weights: plain.weights }));
+  const runners: Runner[] = [
+    await tfjsRunner(`tfjs (${backend})`, fused.graph, fused.weights),
+    await tfjsRunner(`tfjs (${backend}), not fused`, plain.graph, plain.weights),
+    await ortRunner('onnxruntime, our ONNX', oursFused),
+    await ortRunner('onnxruntime, our ONNX not fused', oursPlain),
   ];
+  let torch: { eager_ms: Record<string, number>; logits: number[]; blas: string; threads: number } | undefined;
   if (weightsFile) {
     const torchOnnx = path.join(dir, `${name}.torch.onnx`);
-    const r = spawnSync(PYTHON, [path.join(HERE, 'torch_vision.py'), name, weightsFile, torchOnnx], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const r = spawnSync(PYTHON, [path.join(HERE, 'torch_vision.py'), name, weightsFile, torchOnnx, BATCHES.join(',')], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (r.status !== 0 || !existsSync(torchOnnx)) say(`PyTorch side failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     else {
-      const torch = JSON.parse(r.stdout.trim().split('\n').pop()!) as { eager_ms: number; logits: number[] };
-      const torchLogits = hostTensor('float32', [1, 1000], Float32Array.from(torch.logits));
-      rows.push(['PyTorch eager (CPU)', torch.eager_ms.toFixed(1), gflops(torch.eager_ms), `${(tfjsMs / torch.eager_ms).toFixed(2)}x`, maxAbsDiff(tfjsLogits, torchLogits).toExponential(1)]);
-      const theirs = await ort.InferenceSession.create(torchOnnx, { graphOptimizationLevel: 'all' });
-      const theirLogits = hostTensor('float32', [1, 1000], (await theirs.run(feeds)).logits!.data as Float32Array);
-      const theirMs = await medianMs(() => theirs.run(feeds), { warmup: 1, repeats: 5 });
-      await theirs.release();
-      rows.push(["onnxruntime-node (torch.onnx's ONNX)", theirMs.toFixed(1), gflops(theirMs), `${(tfjsMs / theirMs).toFixed(2)}x`, maxAbsDiff(tfjsLogits, theirLogits).toExponential(1)]);
-      say(`ours on ONNX Runtime vs torch.onnx's on ONNX Runtime: ${(theirMs / ortMs).toFixed(2)}x (above 1 means ours is faster)`);
+      torch = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      files.push(["torch.onnx's", torchOnnx]);
+      runners.push(await ortRunner("onnxruntime, torch.onnx's ONNX", torchOnnx));
     }
   }
-  say(table(rows));
-  say(`${(flops / 1e9).toFixed(2)} GFLOPs per image; compile ${compileMs.toFixed(0)} ms, export ${exportMs.toFixed(0)} ms (${(onnx.byteLength / 2 ** 20).toFixed(0)} MiB); onnx.checker: ${check.ok === true ? 'ok' : `${check.ok === undefined ? 'skipped' : 'FAILED'}: ${check.message}`}`);
-  session.dispose();
-  x.dispose();
+
+  const reference = await runners[0]!.run(images.get(BATCHES[0]!)!);
+  const firstLogits = (data: ArrayLike<number>) => hostTensor('float32', [1000], Array.from({ length: 1000 }, (_, i) => data[i]!));
+  const ms = new Map<string, Map<number, number>>();
+  const diffs = new Map<string, string>();
+  for (const runner of runners) {
+    diffs.set(runner.label, maxAbsDiff(firstLogits(reference), firstLogits(await runner.run(images.get(BATCHES[0]!)!))).toExponential(1));
+    for (const batch of BATCHES) {
+      const image = images.get(batch)!;
+      const t = await medianMs(() => runner.run(image), { warmup: 1, repeats: repeats(batch) });
+      ms.set(runner.label, (ms.get(runner.label) ?? new Map()).set(batch, t));
+      say(`  ${runner.label}, batch ${batch}: ${t.toFixed(1)} ms`);
+    }
+    await runner.close();
+  }
+  if (torch) {
+    ms.set('PyTorch eager', new Map(BATCHES.map((b) => [b, torch!.eager_ms[String(b)]!])));
+    diffs.set('PyTorch eager', maxAbsDiff(firstLogits(reference), firstLogits(torch.logits)).toExponential(1));
+  }
+
+  const header = ['runtime', ...BATCHES.flatMap((b) => [`b${b} ms`, `b${b} GFLOP/s`]), 'max |logits diff| vs tfjs'];
+  const rows = [...ms].map(([label, byBatch]) => [label, ...BATCHES.flatMap((b) => [byBatch.get(b)!.toFixed(1), ((flopsPerImage * b) / (byBatch.get(b)! * 1e6)).toFixed(1)]), diffs.get(label)!]);
+  say(table([header, ...rows]));
+  const ratio = (a: string, b: string) => BATCHES.map((batch) => `batch ${batch}: ${(ms.get(a)!.get(batch)! / ms.get(b)!.get(batch)!).toFixed(2)}`).join(', ');
+  say(`fused / not fused on tfjs: ${ratio(`tfjs (${backend})`, `tfjs (${backend}), not fused`)}`);
+  say(`fused / not fused on onnxruntime: ${ratio('onnxruntime, our ONNX', 'onnxruntime, our ONNX not fused')}`);
+  if (torch) {
+    say(`ours / torch.onnx's on onnxruntime: ${ratio('onnxruntime, our ONNX', "onnxruntime, torch.onnx's ONNX")}`);
+    say(`PyTorch ${torch.threads} threads, BLAS: ${torch.blas}`);
+  }
+  say(`ONNX nodes: ${files.map(([label, file]) => `${label} ${nodeCount(file)}`).join(', ')}`);
+  const check = checkOnnxModel(oursFused);
+  say(`${(flopsPerImage / 1e9).toFixed(2)} GFLOPs per image (a multiply-add counts 2); compile ${compileMs.toFixed(0)} ms; onnx.checker on ours: ${check.ok === true ? 'ok' : `${check.ok === undefined ? 'skipped' : 'FAILED'}: ${check.message}`}`);
 }
