@@ -66,5 +66,6 @@ say(`\nmodel FLOPs per run: ${(flops / 1e9).toFixed(3)} G; outputs agree within 
 await ortSession.release();
 session.dispose();
 Object.values(tfInputs).forEach((t) => t.dispose());
+await import('./small-attention.ts'); // a latency-bound self-attention on ONNX Runtime: ours (fused or not) and torch.onnx's
 await import('./decode.ts'); // Transformer decoding with and without the KV cache
 await import('./vision.ts'); // ViT-B/16 and Swin-T at 224: tfjs, onnxruntime (ours and torch.onnx's), PyTorch eager
