@@ -1,5 +1,6 @@
 /** Small models written in the DSL for the exporter's tests; together they use every IR op. */
-import { arange, cat, F, type Graph, Module, nn, type Tensor, trace, where } from '@tessera/graph-dsl';
+import { arange, cat, constant, F, type Graph, Module, nn, type Tensor, trace, where } from '@tessera/graph-dsl';
+import { compile } from '../compile.ts';
 
 /** A transformer-style block: LayerNorm, Linear, exact GELU (erf), residual, softmax; dropout in between. */
 export class MlpBlock extends Module {
@@ -101,4 +102,30 @@ export function elementwise(): Graph {
   return trace(new Elementwise(), { x: { dtype: 'float32', shape: ['R', 5] }, y: { dtype: 'float32', shape: ['R', 5] }, k: { dtype: 'int32', shape: ['R', 5] } });
 }
 
-export const TEST_MODELS = { mlpBlock, maskedSoftmax, convNet, structural, elementwise } as const;
+/**
+ * A shifted-window attention block, as Swin writes it, compiled with the fusions: WindowPartition,
+ * Linear, Attention with a bias and a probabilities output, Gelu, WindowReverse; and a causal
+ * Attention from F.scaledDotProductAttention with a boolean mask.
+ */
+export class WindowBlock extends Module {
+  readonly qkv = new nn.Linear(8, 24);
+  readonly fc = new nn.Linear(8, 8);
+  forward(x: Tensor<'float32', 4>, keep: Tensor<'bool', 2>) {
+    const B = x.size(0);
+    const windows = x.roll([-1, -1], [1, 2]).reshape([B, 2, 2, 2, 2, 8]).permute(0, 1, 3, 2, 4, 5).reshape([-1, 4, 8]);
+    const [q, k, v] = [0, 1, 2].map((i) => this.qkv.forward(windows).slice(2, 8 * i, 8 * (i + 1)).reshape([-1, 4, 2, 4]).transpose(1, 2)) as [Tensor<'float32', 4>, Tensor<'float32', 4>, Tensor<'float32', 4>];
+    const bias = constant(x, Array.from({ length: 32 }, (_, i) => Math.sin(i)), 'float32', [1, 2, 4, 4]);
+    const probs = q.mul(0.5).matmul(k.mT).add(bias).softmax(-1);
+    const heads = probs.matmul(v).transpose(1, 2).reshape([-1, 4, 8]);
+    const map = F.gelu(this.fc.forward(heads)).reshape([B, 2, 2, 2, 2, 8]).permute(0, 1, 3, 2, 4, 5).reshape([B, 4, 4, 8]).roll([1, 1], [1, 2]);
+    const causal = F.scaledDotProductAttention(x.reshape([B, 16, 8]), x.reshape([B, 16, 8]), x.reshape([B, 16, 8]), { attnMask: keep, isCausal: true });
+    return { map, probs: probs.mean(1), causal };
+  }
+}
+
+export function windowBlock(): Graph {
+  const traced = trace(new WindowBlock(), { x: { dtype: 'float32', shape: ['B', 4, 4, 8] }, keep: { dtype: 'bool', shape: [16, 16] } });
+  return compile(traced).graph;
+}
+
+export const TEST_MODELS = { mlpBlock, maskedSoftmax, convNet, structural, elementwise, windowBlock } as const;

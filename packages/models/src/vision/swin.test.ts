@@ -56,13 +56,22 @@ describe('Swin (torchvision SwinTransformer)', () => {
 
   it('folds the shape-only tensors to constants: no Range or Roll of a region map survives, the index is a constant gather', () => {
     const { built } = buildModel('swin_t', ['embed_dim=16', 'depths=2,2', 'num_heads=2,4', 'window_size=4,4', 'image_size=56', 'num_classes=10']);
-    const { graph } = compile(trace(built.module, built.inputs, built.outputs), {});
+    const traced = trace(built.module, built.inputs, built.outputs);
+    const { graph } = compile(traced, { fuse: false });
     const gathers = graph.nodes.filter((n) => n.op === 'Gather');
     expect(gathers.length).toBe(4);
     const consts = new Set(graph.nodes.filter((n) => n.op === 'Constant').flatMap((n) => n.outputs));
     for (const g of gathers) expect(consts.has(g.inputs[1]!)).toBe(true);
     // 2 shifted blocks: each rolls forward and back on its activations only
     expect(graph.nodes.filter((n) => n.op === 'Roll').length).toBe(4);
+    // fused, each roll is inside a window op: 4 blocks partition and reverse, 2 of them shifted
+    const fused = compile(traced).graph.nodes;
+    expect(fused.filter((n) => n.op === 'Roll')).toHaveLength(0);
+    for (const op of ['WindowPartition', 'WindowReverse'] as const) {
+      const nodes = fused.filter((n) => n.op === op);
+      expect(nodes).toHaveLength(4);
+      expect(nodes.filter((n) => (n.attrs as { shift: readonly number[] }).shift.some((s) => s !== 0))).toHaveLength(2);
+    }
   });
 
   it('takes any image size torchvision pads, and refuses weights of another config naming the first mismatches', () => {
