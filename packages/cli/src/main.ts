@@ -18,9 +18,9 @@ const USAGE = `usage: tessera <command>
   compile MODEL [--config k=v ...] [--dump] [--explain] [--no-fuse]
                                          the compiled IR and what each pass did; --dump: the IR before and after every pass;
                                          --explain: each fusion's count, and why near-matches were refused
-  export MODEL --onnx FILE [--opset N] [--config k=v ...] [--weights W.safetensors] [--external-data]
+  export MODEL --onnx FILE [--opset N] [--config k=v ...] [--weights W.safetensors] [--external-data] [--no-fuse]
   run MODEL --inputs IN.safetensors --output OUT.safetensors [--weights W.safetensors]
-            [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime]
+            [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--no-fuse]
   run MODEL --image IMG.png|jpg [--weights W.safetensors] [--config k=v ...]
                                          classify an image: top-5 (ImageNet labels for 1000 classes)
 ${BENCH_USAGE}

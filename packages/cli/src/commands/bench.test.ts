@@ -46,3 +46,29 @@ describe('tessera compile --explain', () => {
     expect(unfused).toMatch(/^ {2}attention +0$/m);
   });
 });
+
+describe('--no-fuse on export and run', () => {
+  it('exports and runs the graph as traced, with the same outputs', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { writeSafetensorsFile, readSafetensorsFile } = await import('@tessera/safetensors');
+    const { hostTensor, maxAbsDiff } = await import('@tessera/graph-dsl');
+    const dir = mkdtempSync(path.join(tmpdir(), 'tessera-no-fuse-'));
+    const at = (f: string) => path.join(dir, f);
+    const x = () => hostTensor('float32', [2, 3, 8], Array.from({ length: 48 }, (_, i) => Math.sin(i)));
+    writeSafetensorsFile(at('in.safetensors'), new Map([['query', x()], ['key', x()], ['value', x()]]));
+    for (const fuse of [[], ['--no-fuse']]) {
+      await main(['export', ...MHA, '--onnx', at(`m${fuse.length}.onnx`), ...fuse], quiet);
+      await main(['run', ...MHA, '--inputs', at('in.safetensors'), '--output', at(`out${fuse.length}.safetensors`), '--backend', 'wasm', ...fuse], quiet);
+    }
+    // as traced, Q is divided by sqrt(head_dim) before the product; the fused Attention scales the scores
+    const { onnx } = await import('@tessera/compiler');
+    const ops = (file: string) => onnx.ModelProto.decode(readFileSync(at(file))).graph!.node!.map((n) => n.opType);
+    const [fused, plain] = [ops('m0.onnx'), ops('m1.onnx')];
+    expect([plain.includes('Div'), plain.includes('Mul')]).toEqual([true, false]);
+    expect([fused.includes('Div'), fused.includes('Mul')]).toEqual([false, true]);
+    const [a, b] = [readSafetensorsFile(at('out0.safetensors')).tensors, readSafetensorsFile(at('out1.safetensors')).tensors];
+    expect(maxAbsDiff(a.get('output')!, b.get('output')!)).toBeLessThanOrEqual(1e-5);
+  });
+});

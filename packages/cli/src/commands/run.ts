@@ -2,14 +2,14 @@ import { exportOnnx, runOnnxRuntime } from '@tessera/compiler';
 import { bindInputs, type HostTensor, typeToString } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
-import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
+import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
 
 const BACKENDS = ['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime'] as const;
 type Backend = (typeof BACKENDS)[number];
 
 export async function runCommand(args: Args, log: (line: string) => void): Promise<string> {
-  expectOptions(args, ['inputs', 'output', 'weights', 'config', 'backend']);
+  expectOptions(args, ['inputs', 'output', 'weights', 'config', 'backend', 'no-fuse']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera run needs a MODEL (see tessera list)');
   const inputsPath = requireOption(args, 'inputs', 'FILE.safetensors');
@@ -17,7 +17,7 @@ export async function runCommand(args: Args, log: (line: string) => void): Promi
   const backend = (option(args, 'backend') ?? 'auto') as Backend;
   if (!BACKENDS.includes(backend)) throw new UsageError(`--backend ${backend}: expected one of ${BACKENDS.join(', ')}`);
 
-  const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'));
+  const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
   const inputs = Object.fromEntries(readSafetensorsFile(inputsPath).tensors);
   bindInputs(model.graph, inputs, inputsPath);
 
