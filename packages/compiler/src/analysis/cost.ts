@@ -25,6 +25,8 @@ const RULES: Record<OpName, CostRule> = {
   Softmax: perElement(5),
   // mean, subtract, square, mean, rsqrt, scale, shift
   LayerNorm: perElement(7),
+  // the add, then LayerNorm's seven
+  AddLayerNorm: perElement(8),
   Conv2d: (node, graph) => {
     const w = typeOf(graph, node.inputs[1]!).shape;
     return mulDims(mulDims(numElements(typeOf(graph, node.outputs[0]!).shape), numElements(w.slice(1))), 2);

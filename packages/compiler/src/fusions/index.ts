@@ -1,11 +1,13 @@
 /**
  * The fusion pipeline: an explicit ordered list of rewrite passes, each reporting how many times
  * each of its rules fired. Linear and GELU first, so that attention sees projections as single
- * nodes; the attention core next; then the head split and merge folded into it.
+ * nodes; the attention core next; then the head split and merge folded into it; last the
+ * residual adds into the LayerNorms that read them.
  */
 import type { Pass, PassStats } from '../pass.ts';
 import { dce } from '../passes/dce.ts';
 import { type Rule, rewritePass } from '../rewrite.ts';
+import { addLayerNormRule } from './add-layernorm.ts';
 import { attentionRule } from './attention.ts';
 import { attentionHeadsRule } from './attention-heads.ts';
 import { geluRule } from './gelu.ts';
@@ -33,6 +35,7 @@ const STAGES: readonly Stage[] = [
   // the attention rule leaves K^T's old transpose dead beside the head split it now reads
   { pass: 'fuse-attention', rules: [attentionRule], sweep: true },
   { pass: 'fuse-attention-heads', rules: [attentionHeadsRule] },
+  { pass: 'fuse-add-layernorm', rules: [addLayerNormRule] },
 ];
 
 /** Every fusion rule, in pipeline order. */

@@ -2,7 +2,7 @@
  * Linears that read one input through consecutive row blocks of one weight (and of one bias) are
  * one Linear, its output sliced: torch's in-projection of self-attention, `in_proj_weight` split
  * into W_q, W_k, W_v and all three applied to x, is one matmul of x by the whole (3E, E) weight,
- * as torch itself computes it. One product instead of three: fewer kernel launches for small
+ * as torch itself computes it (and cross-attention's K and V of the memory, one by rows E:3E). One product instead of three: fewer kernel launches for small
  * sizes, and Q, K, V as slices of one packed tensor, the layout fused attention kernels read.
  */
 import { type AttrsOf, type Graph, type Node } from '@tessera/graph-dsl';
@@ -34,10 +34,10 @@ function blockOf(node: Node, producer: ReadonlyMap<number, Node>): Block | undef
   return { node, weight: w.source, bias: b?.source ?? null, start: w.start, end: w.end };
 }
 
-/** Blocks that together take every row of their weight exactly once, in some order. */
-function coversAll(blocks: readonly Block[], rows: number): boolean {
+/** Blocks that together take one run of rows of their weight, each row once, in some order. */
+function contiguous(blocks: readonly Block[]): boolean {
   const sorted = [...blocks].sort((a, b) => a.start - b.start);
-  return sorted[0]!.start === 0 && sorted.at(-1)!.end === rows && sorted.every((b, i) => i === 0 || b.start === sorted[i - 1]!.end);
+  return sorted.every((b, i) => i === 0 || b.start === sorted[i - 1]!.end);
 }
 
 export function linearSiblings(): Pass {
@@ -55,10 +55,9 @@ export function linearSiblings(): Pass {
       }
       const merged = new Map<Node, readonly Block[]>();
       for (const blocks of groups.values()) {
-        const rows = graph.types.get(blocks[0]!.weight)!.shape[0];
-        if (blocks.length < 2 || typeof rows !== 'number') continue;
-        if (!coversAll(blocks, rows)) {
-          ctx.note(`linear-siblings: ${blocks.length} Linears read rows of one weight but do not take each row once (${blocks.map((b) => `${b.start}:${b.end}`).join(', ')} of ${rows})`);
+        if (blocks.length < 2) continue;
+        if (!contiguous(blocks)) {
+          ctx.note(`linear-siblings: ${blocks.length} Linears read rows of one weight that are not one run (${blocks.map((b) => `${b.start}:${b.end}`).join(', ')})`);
           continue;
         }
         merged.set(blocks[0]!.node, blocks);
@@ -74,10 +73,12 @@ export function linearSiblings(): Pass {
           continue;
         }
         const { weight, bias } = blocks[0]!;
-        const y = editor.add('Linear', [editor.value(node.inputs[0]!), editor.value(weight), bias === null ? null : editor.value(bias)], {}, node.source)[0]!;
+        const [first, end] = [Math.min(...blocks.map((b) => b.start)), Math.max(...blocks.map((b) => b.end))];
+        const rows = (value: number) => (first === 0 && end === graph.types.get(value)!.shape[0] ? editor.value(value) : editor.add('Slice', [editor.value(value)], { axis: 0, start: first, end, step: 1 }, node.source)[0]!);
+        const y = editor.add('Linear', [editor.value(node.inputs[0]!), rows(weight), bias === null ? null : rows(bias)], {}, node.source)[0]!;
         const last = editor.type(y).shape.length - 1;
         for (const b of blocks) {
-          editor.replace(b.node.outputs[0]!, editor.add('Slice', [y], { axis: last, start: b.start, end: b.end, step: 1 }, b.node.source)[0]!);
+          editor.replace(b.node.outputs[0]!, editor.add('Slice', [y], { axis: last, start: b.start - first, end: b.end - first, step: 1 }, b.node.source)[0]!);
           done.add(b.node);
         }
         ctx.count('linear-siblings');

@@ -112,6 +112,13 @@ export function LayerNorm([x, weight, bias]: In, { axis, eps }: { axis: number; 
   return [out];
 }
 
+/** LayerNorm of x + residual, and the sum. */
+export function AddLayerNorm([x, residual, weight, bias]: In, attrs: { axis: number; eps: number }): HostTensor[] {
+  const sum = hostTensor('float32', x!.shape);
+  sum.data.forEach((_, i) => (sum.data[i] = x!.data[i]! + residual!.data[i]!));
+  return [LayerNorm([sum, weight ?? null, bias ?? null], attrs)[0]!, sum];
+}
+
 /** Direct convolution, NCHW, with groups, strides, dilations and padding. */
 export function Conv2d([x, w, b]: In, { strides, pads, dilations, groups }: Conv2dAttrs): HostTensor[] {
   const [n, c, h, wd] = x!.shape as [number, number, number, number];

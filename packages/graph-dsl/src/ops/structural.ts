@@ -187,6 +187,27 @@ export const LayerNorm = defineOp<{ axis: number; eps: number }>({
   },
 });
 
+/**
+ * A residual add, then LayerNorm over the sum: (LayerNorm(x + residual), x + residual). The sum
+ * is the second output, for the residual stream that goes on. ONNX Runtime's SkipLayerNormalization.
+ */
+export const AddLayerNorm = defineOp<{ axis: number; eps: number }>({
+  name: 'AddLayerNorm',
+  inputs: [
+    { name: 'x', dtypes: ['float32'] },
+    { name: 'residual', dtypes: ['float32'] },
+    { name: 'weight', dtypes: ['float32'], optional: true },
+    { name: 'bias', dtypes: ['float32'], optional: true },
+  ],
+  infer: ([x, residual, weight, bias], attrs) => {
+    if (residual!.shape.length !== x!.shape.length || residual!.shape.some((d, i) => !dimsEqual(d, x!.shape[i]!))) {
+      throw new ShapeError(`residual ${shapeToString(residual!.shape)} must have the shape of x ${shapeToString(x!.shape)}`);
+    }
+    const [normalized] = LayerNorm.infer([x, weight, bias], attrs);
+    return [normalized!, x!];
+  },
+});
+
 export interface Conv2dAttrs {
   readonly strides: readonly [number, number];
   /** top, left, bottom, right */

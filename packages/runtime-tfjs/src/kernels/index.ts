@@ -51,6 +51,7 @@ export const KERNELS: KernelTable = {
   ReduceMax: structural.ReduceMax,
   Softmax: structural.Softmax,
   LayerNorm: structural.LayerNorm,
+  AddLayerNorm: structural.AddLayerNorm,
   Conv2d: structural.Conv2d,
   Dropout: structural.Dropout,
   Range: structural.Range,

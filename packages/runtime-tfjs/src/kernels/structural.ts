@@ -144,6 +144,12 @@ export const LayerNorm: Kernel<'LayerNorm'> = ([x, weight, bias], { axis, eps })
   return [y];
 };
 
+/** LayerNorm of x + residual, and the sum (the residual stream). */
+export const AddLayerNorm: Kernel<'AddLayerNorm'> = ([x, residual, weight, bias], attrs, ctx) => {
+  const sum = tf.add(x!, residual!);
+  return [LayerNorm([sum, weight!, bias!], attrs, ctx)[0]!, sum];
+};
+
 /**
  * NCHW convolution: the input goes to NHWC and the OIHW weights to HWIO for tf.fused.conv2d
  * with explicit pads and the bias fused in; groups equal to the input channels use

@@ -1,6 +1,25 @@
-/** MatMul, LayerNorm, Conv2d and Dropout (exported in inference form: the identity). */
-import { hostTensor, isSymbolic, normalizeAxis } from '@tessera/graph-dsl';
+/** MatMul, LayerNorm, AddLayerNorm, Conv2d and Dropout (exported in inference form: the identity). */
+import { hostTensor, isSymbolic, normalizeAxis, type TensorType } from '@tessera/graph-dsl';
+import type { LoweringContext } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
+
+function layerNormalization(cx: LoweringContext, { axis: a, eps }: { axis: number; eps: number }, x: string, xType: TensorType, weight: string, bias: string, output: string): void {
+  const axis = normalizeAxis(a, xType.shape.length);
+  let scale = weight;
+  if (scale === '') {
+    const normalized = xType.shape.slice(axis);
+    if (normalized.some(isSymbolic)) {
+      const shape = cx.emit('Shape', [x], { start: axis });
+      scale = cx.emit('ConstantOfShape', [shape], { value: { tensor: hostTensor('float32', [1], [1]) } });
+    } else {
+      const ones = hostTensor('float32', normalized as number[]);
+      ones.data.fill(1);
+      scale = cx.constant(ones);
+    }
+  }
+  // an absent bias stays absent: B is optional in LayerNormalization
+  cx.emit('LayerNormalization', [x, scale, bias], { axis, epsilon: { float: eps } }, output);
+}
 
 export const nnOps = {
   MatMul: (node, cx) => {
@@ -9,22 +28,13 @@ export const nnOps = {
 
   /** LayerNormalization (opset 17) normalizes the axes from `axis` on; ONNX requires a scale, so an absent weight is ones. */
   LayerNorm: (node, cx) => {
-    const x = cx.inputType(node, 0);
-    const axis = normalizeAxis(node.attrs.axis, x.shape.length);
-    let scale = cx.input(node, 1);
-    if (scale === '') {
-      const normalized = x.shape.slice(axis);
-      if (normalized.some(isSymbolic)) {
-        const shape = cx.emit('Shape', [cx.input(node, 0)], { start: axis });
-        scale = cx.emit('ConstantOfShape', [shape], { value: { tensor: hostTensor('float32', [1], [1]) } });
-      } else {
-        const ones = hostTensor('float32', normalized as number[]);
-        ones.data.fill(1);
-        scale = cx.constant(ones);
-      }
-    }
-    // an absent bias stays absent: B is optional in LayerNormalization
-    cx.emit('LayerNormalization', [cx.input(node, 0), scale, cx.input(node, 2)], { axis, epsilon: { float: node.attrs.eps } }, cx.output(node));
+    layerNormalization(cx, node.attrs, cx.input(node, 0), cx.inputType(node, 0), cx.input(node, 1), cx.input(node, 2), cx.output(node));
+  },
+
+  /** An Add, then LayerNormalization of the sum. */
+  AddLayerNorm: (node, cx) => {
+    const sum = cx.emit('Add', [cx.input(node, 0), cx.input(node, 1)], {}, cx.output(node, 1));
+    layerNormalization(cx, node.attrs, sum, cx.inputType(node, 0), cx.input(node, 2), cx.input(node, 3), cx.output(node));
   },
 
   Conv2d: (node, cx) => {
