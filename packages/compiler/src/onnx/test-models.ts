@@ -104,12 +104,13 @@ export function elementwise(): Graph {
 
 /**
  * A shifted-window attention block, as Swin writes it, compiled with the fusions: WindowPartition,
- * Linear, Attention with a bias and a probabilities output, Gelu, WindowReverse; and a causal
+ * Linear, Attention with a bias and a probabilities output, Gelu, WindowReverse, AddLayerNorm; and a causal
  * Attention from F.scaledDotProductAttention with a boolean mask.
  */
 export class WindowBlock extends Module {
   readonly qkv = new nn.Linear(8, 24);
   readonly fc = new nn.Linear(8, 8);
+  readonly norm = new nn.LayerNorm(8);
   forward(x: Tensor<'float32', 4>, keep: Tensor<'bool', 2>) {
     const B = x.size(0);
     const windows = x.roll([-1, -1], [1, 2]).reshape([B, 2, 2, 2, 2, 8]).permute(0, 1, 3, 2, 4, 5).reshape([-1, 4, 8]);
@@ -119,7 +120,7 @@ export class WindowBlock extends Module {
     const heads = probs.matmul(v).transpose(1, 2).reshape([-1, 4, 8]);
     const map = F.gelu(this.fc.forward(heads)).reshape([B, 2, 2, 2, 2, 8]).permute(0, 1, 3, 2, 4, 5).reshape([B, 4, 4, 8]).roll([1, 1], [1, 2]);
     const causal = F.scaledDotProductAttention(x.reshape([B, 16, 8]), x.reshape([B, 16, 8]), x.reshape([B, 16, 8]), { attnMask: keep, isCausal: true });
-    return { map, probs: probs.mean(1), causal };
+    return { map: this.norm.forward(x.add(map)), probs: probs.mean(1), causal };
   }
 }
 
