@@ -40,9 +40,12 @@ export class Session {
   /** Training mode makes dropout active in `run` and `trainStep`. */
   mode: Mode;
   readonly #variables: Map<string, tf.Variable>;
+  readonly #parameters: ReadonlySet<tf.Tensor>;
   readonly #constants: Map<number, tf.Tensor>;
   readonly #checkShapes: boolean;
   readonly #nextSeed: () => number;
+  /** Tensors derived from parameters (transposed weights), with the parameter data they were made from. */
+  readonly #derived = new Map<tf.Tensor, { data: object; tensors: Map<string, tf.Tensor> }>();
   #disposed = false;
 
   private constructor(
@@ -58,8 +61,30 @@ export class Session {
     const weights = options.weights ?? initialWeights(graph, options.seed ?? 0);
     checkWeights(graph, weights);
     this.#variables = new Map(graph.params.map((p) => [p.name, tf.tidy(() => tf.variable(toTf(weights.get(p.name)!), true))]));
+    this.#parameters = new Set(this.#variables.values());
     this.#constants = new Map([...plan.constants].map(([v, t]) => [v, toTf(t)]));
   }
+
+  /**
+   * See KernelContext.derived: kept per parameter while its data stays the same (an assign, by an
+   * optimizer or loadWeights, gives the variable new data), never under a gradient tape, where the
+   * gradient must flow through `make` to the parameter.
+   */
+  readonly #derivedTensor = (source: tf.Tensor, what: string, make: () => tf.Tensor): tf.Tensor => {
+    if (!(source instanceof tf.Variable) || !this.#parameters.has(source) || tf.engine().state.gradientDepth > 0) return make();
+    let entry = this.#derived.get(source);
+    if (entry?.data !== source.dataId) {
+      if (entry) tf.dispose([...entry.tensors.values()]);
+      entry = { data: source.dataId, tensors: new Map() };
+      this.#derived.set(source, entry);
+    }
+    let t = entry.tensors.get(what);
+    if (!t) {
+      t = tf.keep(make());
+      entry.tensors.set(what, t);
+    }
+    return t;
+  };
 
   /** Picks the backend (see initBackend), lowers the graph and makes its parameters variables. */
   static async create(graph: Graph, options: SessionOptions = {}): Promise<Session> {
@@ -169,7 +194,7 @@ export class Session {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    tf.dispose([...this.#variables.values(), ...this.#constants.values()]);
+    tf.dispose([...this.#variables.values(), ...this.#constants.values(), ...[...this.#derived.values()].flatMap((e) => [...e.tensors.values()])]);
   }
 
   #alive(): void {
@@ -193,7 +218,7 @@ export class Session {
   }
 
   #execute(env: Map<number, tf.Tensor>, bindings: Bindings, free: boolean, only?: readonly number[]): Record<string, tf.Tensor> {
-    const ctx: KernelContext = { bindings, training: this.mode === 'train', nextSeed: this.#nextSeed };
+    const ctx: KernelContext = { bindings, training: this.mode === 'train', nextSeed: this.#nextSeed, derived: this.#derivedTensor };
     const external = new Set(env.values());
     try {
       this.#steps(env, ctx, bindings, free);

@@ -9,6 +9,12 @@ export interface KernelContext {
   readonly training: boolean;
   /** A fresh seed for each random op, when the session is seeded. */
   readonly nextSeed?: () => number;
+  /**
+   * A tensor derived from a session parameter (a weight transposed), made once and kept until the
+   * parameter changes; made anew each call where keeping it would be wrong (under a gradient tape,
+   * or for a tensor that is not a parameter). Without a session, `make()`.
+   */
+  readonly derived?: (source: tf.Tensor, what: string, make: () => tf.Tensor) => tf.Tensor;
 }
 
 /**
