@@ -1,7 +1,7 @@
 /** A session keeps tensors derived from its weights (wasm's transposed Linear weights) only while the weights stay the same. */
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Graph, hostTensor, maxAbsDiff, Module, nn, type Tensor, trace } from '@tessera/graph-dsl';
+import { type Graph, hostTensor, maxAbsDiff, Module, nn, type Node, type Tensor, trace } from '@tessera/graph-dsl';
 import { initBackend } from './backend.ts';
 import { Session } from './session.ts';
 
@@ -21,11 +21,11 @@ class Mlp extends Module {
 /** The traced MLP with its products as Linear nodes, as the compiler's fusion leaves them. */
 function linearGraph(): Graph {
   const g = trace(new Mlp(), { x: { dtype: 'float32', shape: ['B', 4] } });
-  const nodes = g.nodes.flatMap((n) => {
+  const nodes = g.nodes.flatMap((n): Node[] => {
     if (n.op === 'Transpose') return [];
     if (n.op !== 'MatMul') return [n];
     const transposed = g.nodes.find((t) => t.outputs[0] === n.inputs[1])!;
-    return [{ op: 'Linear', attrs: {}, inputs: [n.inputs[0]!, transposed.inputs[0]!, null], outputs: n.outputs } as typeof n];
+    return [{ op: 'Linear', attrs: {}, inputs: [n.inputs[0]!, transposed.inputs[0]!, null], outputs: n.outputs }];
   });
   return { ...g, nodes };
 }

@@ -46,11 +46,11 @@ function expectClose(actual: ArrayLike<number>, expected: readonly number[], tol
 }
 
 describe('lowering', () => {
-  it('fuses x @ W^T + b into one tf.fused.matMul and frees each intermediate once', () => {
+  it('maps each op to one step (fusions are the compiler\'s) and frees each intermediate once', () => {
     const graph = mlpGraph();
     const plan = lowerGraph(graph);
-    expect(plan.steps.map((s) => s.label)).toEqual(['MatMul(transposeB)+Add(bias)', 'Relu', 'MatMul(transposeB)+Add(bias)']);
-    expect(printPlan(plan)).toMatch(/MatMul\(transposeB\)\+Add\(bias\)\(%x, %fc1\.weight, %fc1\.bias\)/);
+    expect(plan.steps.map((s) => s.label)).toEqual(graph.nodes.map((n) => n.op));
+    expect(printPlan(plan)).toMatch(/Transpose\(%fc1\.weight\)/);
     const freed = plan.steps.flatMap((s) => s.free);
     expect(new Set(freed).size).toBe(freed.length);
     expect(freed).not.toContain(graph.outputs[0]!.value);
