@@ -3,7 +3,6 @@
  * so far, a cache of constants, and the materialization of symbolic dims as runtime values.
  * Op mappings (ops/*.ts) see it through `LoweringContext`.
  */
-import { createHash } from 'node:crypto';
 import { type Dim, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
 import { type AttributeProto, type NodeProto, onnx, onnxDataType, type TensorProto } from './proto.ts';
 
@@ -14,6 +13,15 @@ export type Attrs = Readonly<Record<string, AttrValue>>;
 /** A constant to emit: an IR host tensor, or int64 data for shapes and indices. */
 export type ConstTensor = HostTensor | { readonly dtype: 'int64'; readonly shape: readonly number[]; readonly data: BigInt64Array };
 
+/**
+ * What an exported model is for. `portable`: standard opset-17 ops only (the fused ops decomposed);
+ * `onnx23`: opset 23 with the standard Attention op; `onnxruntime`: opset 17 plus ONNX Runtime's
+ * `com.microsoft` fused ops where its CPU provider runs them faster (measured).
+ */
+export type OnnxTarget = 'portable' | 'onnx23' | 'onnxruntime';
+
+export const ONNX_TARGETS: readonly OnnxTarget[] = ['portable', 'onnx23', 'onnxruntime'];
+
 /** What an op mapping may do: read its operands' names and types, emit ONNX nodes and constants. */
 export interface LoweringContext {
   readonly opset: number;
@@ -23,8 +31,14 @@ export interface LoweringContext {
   output(node: Node, i?: number): string;
   type(value: number): TensorType;
   inputType(node: Node, i: number): TensorType;
+  /** What the model is for: which fused forms an op mapping may emit (see OnnxTarget). */
+  readonly target: OnnxTarget;
   /** Emits one ONNX node; returns the name of its (first) output, fresh unless `output` is given. */
   emit(opType: string, inputs: readonly string[], attrs?: Attrs, output?: string): string;
+  /** Emits one node with several outputs ('' for an optional one not wanted), in `domain` ('' is ONNX's own). */
+  emitNode(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Attrs, domain?: string): void;
+  /** A fresh value name, for an output of `emitNode`. */
+  fresh(): string;
   /** The node's output is the same tensor as `name` (no node is emitted unless the output must carry its own name). */
   alias(node: Node, name: string, i?: number): void;
   /** An initializer holding `t` (deduplicated by content). */
@@ -106,14 +120,20 @@ export class ExportContext implements LoweringContext {
   private readonly outputValues = new Map<number, string>();
   private readonly values = new NameTable();
   private readonly nodeNames = new NameTable();
-  private readonly constants = new Map<string, string>();
+  /** Constants emitted so far, by dtype, shape and a hash of the bytes; the bytes are compared too. */
+  private readonly constants = new Map<string, { readonly bytes: Uint8Array; readonly name: string }[]>();
+  private constantCount = 0;
   private readonly dims = new Map<string, string>();
   private readonly symbols = new Map<string, SymbolSource>();
   private current: { base: string; count: number } | undefined;
 
+  /** Operator domains other than the default one that the emitted nodes use. */
+  readonly domains = new Set<string>();
+
   constructor(
     private readonly graph: Graph,
     readonly opset: number,
+    readonly target: OnnxTarget = 'portable',
   ) {
     for (const v of [...graph.inputs, ...graph.params]) {
       if (this.values.has(v.name)) throw new Error(`ONNX export: the name '${v.name}' is used by two graph inputs or parameters`);
@@ -207,12 +227,25 @@ export class ExportContext implements LoweringContext {
 
   emit(opType: string, inputs: readonly string[], attrs: Attrs = {}, output?: string): string {
     const out = output ?? this.freshValue();
-    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
-    // trailing absent optional inputs are dropped; inner ones stay as ''
-    const ins = [...inputs];
-    while (ins.length > 0 && ins[ins.length - 1] === '') ins.pop();
-    this.nodes.push({ name: this.nodeName(opType), opType, input: ins, output: [out], ...(attribute_.length ? { attribute: attribute_ } : {}) });
+    this.emitNode(opType, inputs, [out], attrs);
     return out;
+  }
+
+  emitNode(opType: string, inputs: readonly string[], outputs: readonly string[], attrs: Attrs = {}, domain = ''): void {
+    const attribute_ = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    // trailing absent optional inputs and outputs are dropped; inner ones stay as ''
+    const trim = (names: readonly string[]) => {
+      const out = [...names];
+      while (out.length > 0 && out[out.length - 1] === '') out.pop();
+      return out;
+    };
+    if (domain) this.domains.add(domain);
+    this.nodes.push({ name: this.nodeName(opType), opType, ...(domain ? { domain } : {}), input: trim(inputs), output: trim(outputs), ...(attribute_.length ? { attribute: attribute_ } : {}) });
+  }
+
+  /** A fresh name for a value a mapping makes (the output of an `emitNode`). */
+  fresh(): string {
+    return this.freshValue();
   }
 
   alias(node: Node, name: string, i = 0): void {
@@ -223,11 +256,13 @@ export class ExportContext implements LoweringContext {
 
   constant(t: ConstTensor): string {
     const bytes = tensorBytes(t);
-    const key = `${t.dtype}[${t.shape.join(',')}]:${createHash('sha256').update(bytes).digest('hex')}`;
-    const known = this.constants.get(key);
-    if (known !== undefined) return known;
-    const name = this.values.fresh(`const_${this.constants.size}`);
-    this.constants.set(key, name);
+    const key = `${t.dtype}[${t.shape.join(',')}]:${fnv1a(bytes)}`;
+    const bucket = this.constants.get(key) ?? [];
+    const known = bucket.find((c) => sameBytes(c.bytes, bytes));
+    if (known !== undefined) return known.name;
+    const name = this.values.fresh(`const_${this.constantCount++}`);
+    bucket.push({ bytes, name });
+    this.constants.set(key, bucket);
     this.initializers.push(tensorProto(name, t));
     return name;
   }
@@ -333,4 +368,17 @@ export class ExportContext implements LoweringContext {
   finish(): void {
     for (const { name, value } of this.pendingOutputs) this.emit('Identity', [this.nameOf(value)], {}, name);
   }
+}
+
+/** FNV-1a (32 bits) of some bytes, as hex: a bucket key for constants (equal buckets still compare the bytes). */
+export function fnv1a(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

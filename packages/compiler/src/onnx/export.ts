@@ -1,15 +1,16 @@
 /** Graph -> ONNX ModelProto: parameters as initializers named by their paths, one mapping per op, symbolic dims as dim_param. */
-import { endianness } from 'node:os';
 import { checkWeights, type Dim, dimToString, type Graph, type HostTensor, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
-import { ExportContext, tensorProto } from './context.ts';
+import { ExportContext, type OnnxTarget, tensorProto } from './context.ts';
 import { lowerNode } from './ops/index.ts';
 import { irVersionFor, type ModelProto, onnx, onnxDataType, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.ts';
 
 export interface OnnxExportOptions {
   /** Parameter values by `state_dict` name; every parameter of the graph must be present with its shape. */
   readonly weights: ReadonlyMap<string, HostTensor>;
-  /** Default-domain opset, 17 (the default) to 23. */
+  /** Default-domain opset, 17 to 23: 17 for `portable` and `onnxruntime`, 23 for `onnx23` unless given. */
   readonly opset?: number;
+  /** What the model is for (see OnnxTarget); `portable` by default. */
+  readonly target?: OnnxTarget;
   /** The graph's name in the model. */
   readonly modelName?: string;
   readonly docString?: string;
@@ -38,13 +39,17 @@ function parameterInitializers(graph: Graph, weights: ReadonlyMap<string, HostTe
   return graph.params.map((p) => tensorProto(p.name, weights.get(p.name)!));
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** The ModelProto of a graph: same graph and weights, same model, field for field. */
 export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): ModelProto {
-  if (endianness() !== 'LE') throw new Error('ONNX export: raw tensor data is little-endian; this machine is big-endian');
-  const opset = options.opset ?? DEFAULT_OPSET;
+  if (!LITTLE_ENDIAN) throw new Error('ONNX export: raw tensor data is little-endian; this machine is big-endian');
+  const target = options.target ?? 'portable';
+  const opset = options.opset ?? (target === 'onnx23' ? 23 : DEFAULT_OPSET);
+  if (target === 'onnx23' && opset < 23) throw new Error(`ONNX export: the onnx23 target writes opset 23's Attention; opset ${opset} has none`);
   const irVersion = irVersionFor(opset);
   const params = parameterInitializers(graph, options.weights);
-  const cx = new ExportContext(graph, opset);
+  const cx = new ExportContext(graph, opset, target);
   graph.nodes.forEach((node, index) => {
     cx.beginNode(node, index);
     try {
@@ -74,7 +79,8 @@ export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): Model
   }
   return {
     irVersion,
-    opsetImport: [{ domain: '', version: opset }],
+    // ONNX Runtime's contrib ops are in com.microsoft, version 1
+    opsetImport: [{ domain: '', version: opset }, ...[...cx.domains].sort().map((domain) => ({ domain, version: 1 }))],
     producerName: PRODUCER_NAME,
     producerVersion: PRODUCER_VERSION,
     ...(options.docString ? { docString: options.docString } : {}),

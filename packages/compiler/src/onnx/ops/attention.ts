@@ -1,5 +1,5 @@
 /** The fused ops: Attention, Linear and Gelu, as ONNX nodes. */
-import { type Dim, hostTensor, isSymbolic, type NodeOf } from '@tessera/graph-dsl';
+import { broadcastShapes, type Dim, hostTensor, isSymbolic, type NodeOf } from '@tessera/graph-dsl';
 import type { LoweringContext } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
 
@@ -56,8 +56,66 @@ export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext
   cx.emit('Reshape', [merged, cx.int64([0, 0, -1])], {}, cx.output(node));
 }
 
+/** The mask the ONNX and ONNX Runtime attention ops take: the bias, the boolean mask, or both as one float (-inf where masked). */
+function combinedMask(node: NodeOf<'Attention'>, cx: LoweringContext): string {
+  const [bias, mask] = [present(node, 3) ? cx.input(node, 3) : '', present(node, 4) ? cx.input(node, 4) : ''];
+  if (!bias || !mask) return bias || mask;
+  return cx.emit('Where', [mask, bias, cx.constant(f32(-Infinity))]);
+}
+
+const present = (node: NodeOf<'Attention'>, i: number) => node.inputs[i] !== null && node.inputs[i] !== undefined;
+
+/** The query length L. */
+function q0(cx: LoweringContext, node: NodeOf<'Attention'>, numHeads: number): Dim {
+  const q = cx.inputType(node, 0).shape;
+  return numHeads > 0 ? q[1]! : q[q.length - 2]!;
+}
+
+/**
+ * Opset 23's Attention, where it computes exactly what the IR op does: packed heads as its 3-D
+ * form (q_num_heads), split heads of rank 4 as its 4-D form, one head of rank 3 as the 3-D form
+ * with one head. It adds a float mask and takes part where a boolean one is true, so a mask whose
+ * masked scores become a finite number (d2l's -1e6, which gives a fully masked row uniform
+ * weights, where -inf gives none) stays decomposed; so do Swin's rank-5 windows.
+ */
+function attentionOnnx23(node: NodeOf<'Attention'>, cx: LoweringContext): boolean {
+  const { numHeads, scale, causal, maskFill, probs } = node.attrs;
+  const rank = cx.inputType(node, 0).shape.length;
+  if (present(node, 4) && maskFill !== -Infinity) return false;
+  if (!(numHeads > 0 || rank === 3 || rank === 4)) return false;
+  const oneHead = numHeads === 0 && rank === 3;
+  const heads = numHeads > 0 ? numHeads : 1;
+  let mask = combinedMask(node, cx);
+  const maskShape = broadcastShapes([3, 4].filter((i) => present(node, i)).map((i) => cx.inputType(node, i).shape));
+  // ONNX Runtime wants the mask's query axis whole: a mask shared by every query is expanded
+  const l = q0(cx, node, numHeads);
+  if (mask && maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1 && l !== 1) {
+    mask = cx.emit('Expand', [mask, cx.shape([...maskShape.slice(0, -2).map(() => 1), l, 1])]);
+  }
+  // one head of rank 3: the scores (P, L, S) are ONNX's (P, 1, L, S); a mask over P gets the head axis
+  if (oneHead && maskShape.length === 3) mask = cx.emit('Unsqueeze', [mask, cx.int64([1])]);
+  const probsOut = !probs ? '' : oneHead ? cx.fresh() : cx.output(node, 1);
+  cx.emitNode(
+    'Attention',
+    [cx.input(node, 0), cx.input(node, 1), cx.input(node, 2), mask],
+    [cx.output(node), '', '', probsOut],
+    {
+      scale: { float: scale },
+      is_causal: causal ? 1 : 0,
+      ...(numHeads > 0 || oneHead ? { q_num_heads: heads, kv_num_heads: heads } : {}),
+      // the probabilities: the scores after the softmax
+      ...(probs ? { qk_matmul_output_mode: 3 } : {}),
+    },
+  );
+  if (probs && oneHead) cx.emit('Squeeze', [probsOut, cx.int64([1])], {}, cx.output(node, 1));
+  return true;
+}
+
 export const fusedOps = {
-  Attention: attentionPortable,
+  Attention: (node, cx) => {
+    if (cx.target === 'onnx23' && attentionOnnx23(node, cx)) return;
+    attentionPortable(node, cx);
+  },
 
   /** x @ W^T + b: ONNX Runtime folds the transpose of an initializer once, at session start. */
   Linear: (node, cx) => {
