@@ -4,6 +4,7 @@
  * Op mappings (ops/*.ts) see it through `LoweringContext`.
  */
 import { type Dim, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { multiHeadAttentionWins, type OrtAttentionPolicy } from './ort-attention.ts';
 import { type AttributeProto, type NodeProto, onnx, onnxDataType, type TensorProto } from './proto.ts';
 
 /** An attribute value: integers become INT/INTS, `{ float }` FLOAT, strings STRING, `{ tensor }` TENSOR. */
@@ -33,6 +34,8 @@ export interface LoweringContext {
   inputType(node: Node, i: number): TensorType;
   /** What the model is for: which fused forms an op mapping may emit (see OnnxTarget). */
   readonly target: OnnxTarget;
+  /** For the onnxruntime target: whether an attention of this shape runs faster as MultiHeadAttention. */
+  readonly ortAttention: OrtAttentionPolicy;
   /** Emits one ONNX node; returns the name of its (first) output, fresh unless `output` is given. */
   emit(opType: string, inputs: readonly string[], attrs?: Attrs, output?: string): string;
   /** Emits one node with several outputs ('' for an optional one not wanted), in `domain` ('' is ONNX's own). */
@@ -134,6 +137,7 @@ export class ExportContext implements LoweringContext {
     private readonly graph: Graph,
     readonly opset: number,
     readonly target: OnnxTarget = 'portable',
+    readonly ortAttention: OrtAttentionPolicy = multiHeadAttentionWins,
   ) {
     for (const v of [...graph.inputs, ...graph.params]) {
       if (this.values.has(v.name)) throw new Error(`ONNX export: the name '${v.name}' is used by two graph inputs or parameters`);

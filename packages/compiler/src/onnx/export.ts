@@ -1,6 +1,7 @@
 /** Graph -> ONNX ModelProto: parameters as initializers named by their paths, one mapping per op, symbolic dims as dim_param. */
 import { checkWeights, type Dim, dimToString, type Graph, type HostTensor, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
 import { ExportContext, type OnnxTarget, tensorProto } from './context.ts';
+import type { OrtAttentionPolicy } from './ort-attention.ts';
 import { lowerNode } from './ops/index.ts';
 import { irVersionFor, type ModelProto, onnx, onnxDataType, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.ts';
 
@@ -11,6 +12,8 @@ export interface OnnxExportOptions {
   readonly opset?: number;
   /** What the model is for (see OnnxTarget); `portable` by default. */
   readonly target?: OnnxTarget;
+  /** For the onnxruntime target, when to emit MultiHeadAttention (the measured rule by default). */
+  readonly ortAttention?: OrtAttentionPolicy;
   /** The graph's name in the model. */
   readonly modelName?: string;
   readonly docString?: string;
@@ -49,7 +52,7 @@ export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): Model
   if (target === 'onnx23' && opset < 23) throw new Error(`ONNX export: the onnx23 target writes opset 23's Attention; opset ${opset} has none`);
   const irVersion = irVersionFor(opset);
   const params = parameterInitializers(graph, options.weights);
-  const cx = new ExportContext(graph, opset, target);
+  const cx = new ExportContext(graph, opset, target, options.ortAttention);
   graph.nodes.forEach((node, index) => {
     cx.beginNode(node, index);
     try {

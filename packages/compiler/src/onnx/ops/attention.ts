@@ -111,9 +111,49 @@ function attentionOnnx23(node: NodeOf<'Attention'>, cx: LoweringContext): boolea
   return true;
 }
 
+/**
+ * ONNX Runtime's com.microsoft MultiHeadAttention, where its CPU kernel is the faster form (the
+ * policy, from measurements) and where it computes exactly what the IR op does: packed heads, no
+ * probabilities output, no causal mask, masked scores at -inf; the bias and mask become its
+ * attention_bias of shape (1 or B, 1 or H, L, S).
+ */
+function attentionOrt(node: NodeOf<'Attention'>, cx: LoweringContext): boolean {
+  const { numHeads, scale, causal, maskFill, probs } = node.attrs;
+  if (numHeads === 0 || probs || causal || (present(node, 4) && maskFill !== -Infinity)) return false;
+  const [q, k] = [cx.inputType(node, 0).shape, cx.inputType(node, 1).shape];
+  const batch = q[0]!;
+  // a batch of windows per sample: the batch dim's numeric factor (B*64 for Swin's first stage)
+  const perSample = typeof batch === 'number' ? 1 : Math.max(1, ...batch.terms.map((t) => Math.abs(t.coef)));
+  const width = q[2]!;
+  if (typeof width !== 'number') return false;
+  const concrete = (d: Dim) => (typeof d === 'number' ? d : undefined);
+  const shape = broadcastShapes([3, 4].filter((i) => present(node, i)).map((i) => cx.inputType(node, i).shape));
+  const perHead = shape.length >= 3 && shape[shape.length - 3] !== 1;
+  const kind = shape.length === 0 ? 'none' : perHead || shape[shape.length - 2] !== 1 ? 'heads' : 'keys';
+  if (!cx.ortAttention({ problems: perSample * numHeads, queries: concrete(q[1]!), keys: concrete(k[1]!), headDim: width / numHeads, bias: kind })) return false;
+  let bias = combinedMask(node, cx);
+  if (bias && present(node, 4) && !present(node, 3)) bias = cx.emit('Where', [bias, cx.constant(f32(0)), cx.constant(f32(-Infinity))]);
+  if (bias) {
+    const full: Dim[] = [...Array.from({ length: 4 - shape.length }, () => 1), ...shape];
+    if (full.length !== 4) return false;
+    if (full.length > shape.length) bias = cx.emit('Reshape', [bias, cx.shape(full)]);
+    // the kernel reads L x S whole: a bias shared by every query or key is expanded
+    if (full[2] === 1 || full[3] === 1) bias = cx.emit('Expand', [bias, cx.shape([1, 1, q[1]!, k[1]!])]);
+  }
+  cx.emitNode(
+    'MultiHeadAttention',
+    [cx.input(node, 0), cx.input(node, 1), cx.input(node, 2), '', '', bias],
+    [cx.output(node)],
+    { num_heads: numHeads, scale: { float: scale } },
+    'com.microsoft',
+  );
+  return true;
+}
+
 export const fusedOps = {
   Attention: (node, cx) => {
     if (cx.target === 'onnx23' && attentionOnnx23(node, cx)) return;
+    if (cx.target === 'onnxruntime' && attentionOrt(node, cx)) return;
     attentionPortable(node, cx);
   },
 
