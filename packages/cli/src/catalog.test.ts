@@ -4,7 +4,8 @@
  * and running it), run on ONNX Runtime and on the tfjs runtime at two batch sizes; they must agree.
  */
 import { describe, expect, it } from 'vitest';
-import { checkOnnxModel, exportOnnx, onnxCheckerMissing, ONNX_TARGETS, runOnnxRuntime } from '@tessera/compiler';
+import { exportOnnx, ONNX_TARGETS } from '@tessera/compiler';
+import { checkOnnxModel, onnxCheckerMissing, runOnnxRuntime } from '@tessera/compiler/node';
 import { maxAbsDiff, symbolsOf } from '@tessera/graph-dsl';
 import { Session } from '@tessera/runtime-tfjs';
 import { asArgs, CATALOG_CASES } from './catalog-cases.ts';

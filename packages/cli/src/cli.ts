@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { isUserError, main } from './main.ts';
 
 main(process.argv.slice(2)).then(

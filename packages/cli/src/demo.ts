@@ -5,7 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkOnnxModel, exportOnnx, runOnnxRuntime } from '@tessera/compiler';
+import { exportOnnx } from '@tessera/compiler';
+import { checkOnnxModel, runOnnxRuntime } from '@tessera/compiler/node';
 import { maxAbsDiff, printGraph, typeToString } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { prepareModel } from './model.ts';

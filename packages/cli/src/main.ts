@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { type Args, expectOptions, flag, parseArgs, UsageError } from './args.ts';
 import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
 import { compileCommand } from './commands/compile.ts';
@@ -11,28 +12,52 @@ import { imageCommand } from './commands/image.ts';
 import { formatSummary, summarize } from './commands/summary.ts';
 import { prepareModel } from './model.ts';
 
-const USAGE = `usage: tessera <command>
-  list                                   the model catalog
-  summary MODEL [--config k=v ...] [--weights W.safetensors] [--json]
-                                         inputs, outputs, layers with shapes, parameters, FLOPs
-  compile MODEL [--config k=v ...] [--dump] [--explain] [--no-fuse]
+/** Each command's usage, printed by `tessera COMMAND --help` (or -h) and `tessera help COMMAND`. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  list: `  list                                   the model catalog`,
+  summary: `  summary MODEL [--config k=v ...] [--weights W.safetensors] [--json]
+                                         inputs, outputs, layers with shapes, parameters, FLOPs`,
+  compile: `  compile MODEL [--config k=v ...] [--dump] [--explain] [--no-fuse]
                                          the compiled IR and what each pass did; --dump: the IR before and after every pass;
-                                         --explain: each fusion's count, and why near-matches were refused
-  export MODEL --onnx FILE [--opset N] [--config k=v ...] [--weights W.safetensors] [--external-data] [--no-fuse]
-  run MODEL --inputs IN.safetensors --output OUT.safetensors [--weights W.safetensors]
+                                         --explain: each fusion's count, and why near-matches were refused`,
+  export: `  export MODEL --onnx FILE [--opset N] [--config k=v ...] [--weights W.safetensors] [--external-data] [--no-fuse]`,
+  run: `  run MODEL --inputs IN.safetensors --output OUT.safetensors [--weights W.safetensors]
             [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--no-fuse]
   run MODEL --image IMG.png|jpg [--weights W.safetensors] [--config k=v ...]
-                                         classify an image: top-5 (ImageNet labels for 1000 classes)
-${BENCH_USAGE}
-${TRAIN_USAGE}
-${TRAIN_VISION_USAGE}
-${TRANSLATE_USAGE}
-Config keys are the PyTorch constructor's argument names; weights are read by state_dict name.`;
+                                         classify an image: top-5 (ImageNet labels for 1000 classes)`,
+  bench: BENCH_USAGE,
+  train: `${TRAIN_USAGE}\n${TRAIN_VISION_USAGE}`,
+  translate: TRANSLATE_USAGE,
+  help: `  help [COMMAND]                         this text, or one command's usage (also: tessera COMMAND --help)`,
+};
+
+const CONFIG_NOTE = 'Config keys are the PyTorch constructor\'s argument names; weights are read by state_dict name.';
+
+const USAGE = `usage: tessera <command>
+${Object.values(COMMAND_USAGE).join('\n')}
+  --version                              the version of Tessera
+${CONFIG_NOTE}`;
+
+/** The usage of one command (the whole usage without one); an unknown command is a UsageError. */
+function usageOf(command: string | undefined): string {
+  if (command === undefined) return USAGE;
+  const usage = COMMAND_USAGE[command];
+  if (usage === undefined) throw new UsageError(`unknown command '${command}'\n${USAGE}`);
+  return `usage: tessera ${command}\n${usage}${['list', 'help'].includes(command) ? '' : `\n${CONFIG_NOTE}`}`;
+}
+
+/** The CLI package's version (its package.json is one directory up from src/ and from dist/). */
+export function version(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+}
 
 /** Errors that say what the user got wrong; anything else is a bug in Tessera and shows its stack. */
 const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'OpError', 'CompileError', 'SafetensorsError', 'WeightsError', 'InputError', 'BackendError', 'FileError', 'CheckpointError', 'TranslationError', 'ImageError']);
 
 export async function main(argv: readonly string[], log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
+  if (argv[0] === '--version' || argv[0] === '-v') return version();
+  // `tessera COMMAND --help` / `-h`: the command's usage, before its options are parsed
+  if (argv.includes('--help') || argv.includes('-h')) return usageOf(argv[0]?.startsWith('-') ? undefined : argv[0]);
   const args: Args = parseArgs(argv);
   switch (args.command) {
     case 'list':
@@ -58,8 +83,10 @@ export async function main(argv: readonly string[], log: (line: string) => void 
     case 'translate':
       return translateCommand(args, log);
     case undefined:
-    case 'help':
       return USAGE;
+    case 'help':
+      if (args.positional.length > 1) throw new UsageError(`tessera help takes one COMMAND\n${USAGE}`);
+      return usageOf(args.positional[0]);
     default:
       throw new UsageError(`unknown command '${args.command}'\n${USAGE}`);
   }

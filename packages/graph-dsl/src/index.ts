@@ -11,4 +11,3 @@ export { cat, where, arange, full } from './functional.ts';
 export * as nn from './nn.ts';
 export * from './init.ts';
 export * from './check.ts';
-export * from './io.ts';

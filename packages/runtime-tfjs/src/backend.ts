@@ -3,11 +3,11 @@
  * (ships inside the npm package), else plain JavaScript. A missing native backend is never an
  * error unless it was asked for by name.
  */
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+// the package's `#platform` import: ./platform/node.ts under the `node` condition, else ./platform/browser.ts
+import { platform } from '#platform';
 import { bridgeMissingWasmKernels } from './wasm_bridge.ts';
 
 export type BackendName = 'tfjs-node' | 'wasm' | 'cpu';
@@ -27,10 +27,7 @@ export class BackendError extends Error {
   override readonly name = 'BackendError';
 }
 
-const require = createRequire(import.meta.url);
-// tfjs-core's Node build registers no gradients; the @tensorflow/tfjs bundle registers them all in
-// tfjs's global registry, for every backend (before, they came only as a side effect of trying tfjs-node).
-require('@tensorflow/tfjs');
+platform.registerGradients();
 const TFJS_NAME: Record<BackendName, string> = { 'tfjs-node': 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
 let current: BackendInfo | undefined;
@@ -84,7 +81,8 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
       const failure = loadNative();
       if (failure) return failure;
     } else if (name === 'wasm') {
-      setWasmPaths(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/');
+      const wasmPath = platform.wasmPath();
+      if (wasmPath !== undefined) setWasmPaths(wasmPath);
       bridgeMissingWasmKernels();
     }
     const ok = await tf.setBackend(TFJS_NAME[name]);
@@ -100,7 +98,8 @@ async function tryBackend(name: BackendName): Promise<string | undefined> {
 function loadNative(): string | undefined {
   if (tf.findBackendFactory('tensorflow')) return undefined;
   try {
-    require('@tensorflow/tfjs-node');
+    const failure = platform.loadNative();
+    if (failure) return failure;
   } catch (e) {
     return shortReason(e);
   }

@@ -3,7 +3,8 @@
  * tensor's dtype, shape and byte range, then the raw little-endian data.
  */
 import { readFileSync } from 'node:fs';
-import { type DType, type HostTensor, writeFileAtomic } from '@tessera/graph-dsl';
+import type { DType, HostTensor } from '@tessera/graph-dsl';
+import { writeFileAtomic } from '@tessera/graph-dsl/node';
 
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';

@@ -1,4 +1,4 @@
-import { exportOnnxFiles } from '@tessera/compiler';
+import { exportOnnxFiles } from '@tessera/compiler/node';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
 

@@ -1,4 +1,5 @@
-import { exportOnnx, runOnnxRuntime } from '@tessera/compiler';
+import { exportOnnx } from '@tessera/compiler';
+import { runOnnxRuntime } from '@tessera/compiler/node';
 import { bindInputs, type HostTensor, typeToString } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';

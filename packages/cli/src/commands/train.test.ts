@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkOnnxModel } from '@tessera/compiler';
+import { checkOnnxModel } from '@tessera/compiler/node';
 import { isUserError, main } from '../main.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-train-'));

@@ -1,6 +1,6 @@
 /** `tessera train transformer`: trains the article's Transformer on the shipped English -> French numbers corpus. */
 import path from 'node:path';
-import { writeFileAtomic } from '@tessera/graph-dsl';
+import { writeFileAtomic } from '@tessera/graph-dsl/node';
 import { initBackendInfo } from '@tessera/runtime-tfjs';
 import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
 import { FILES, loadCheckpoint, saveCheckpoint } from '../seq2seq/checkpoint.ts';

@@ -1,7 +1,8 @@
 /** A translator checkpoint: a directory with model.safetensors (weights by state_dict name), config.json and loss.svg. */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkWeights, type Graph, type HostTensor, writeFileAtomic } from '@tessera/graph-dsl';
+import { checkWeights, type Graph, type HostTensor } from '@tessera/graph-dsl';
+import { writeFileAtomic } from '@tessera/graph-dsl/node';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { lossCurveSvg } from './svg.ts';
 import type { TranslatorSpec } from './translator.ts';

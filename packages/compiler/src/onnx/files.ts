@@ -5,7 +5,8 @@
  */
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileErrorFor, type Graph, tempPathFor, writeFileAtomic } from '@tessera/graph-dsl';
+import type { Graph } from '@tessera/graph-dsl';
+import { fileErrorFor, tempPathFor, writeFileAtomic } from '@tessera/graph-dsl/node';
 import { encodeModel, EXTERNAL_DATA_THRESHOLD, exportOnnxModel, initializerBytes, type OnnxExportOptions } from './export.ts';
 import { type ModelProto, onnx, type TensorProto } from './proto.ts';
 

@@ -22,9 +22,21 @@ function fromOrt(name: string, t: Ort.Tensor): HostTensor {
   throw new Error(`onnxruntime returned output '${name}' as ${t.type}, which Tessera does not read`);
 }
 
+/** onnxruntime-node, an optional peer dependency: a BackendError that says how to install it when it is missing. */
+function loadOrt(): typeof Ort {
+  try {
+    return require('onnxruntime-node') as typeof Ort;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND' || !String(e).includes('onnxruntime-node')) throw e;
+    const missing = new Error('onnxruntime-node is not installed (npm install onnxruntime-node@1.30.0)');
+    missing.name = 'BackendError';
+    throw missing;
+  }
+}
+
 /** Runs a model (bytes, or the path of a file with its external data beside it) and returns every output. */
 export async function runOnnxRuntime(model: Uint8Array | string, inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
-  const ort = require('onnxruntime-node') as typeof Ort;
+  const ort = loadOrt();
   const options = { graphOptimizationLevel: 'all' } as const;
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
   try {

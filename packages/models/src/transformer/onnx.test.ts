@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkOnnxModel, compile, exportOnnx, runOnnxRuntime } from '@tessera/compiler';
+import { compile, exportOnnx } from '@tessera/compiler';
+import { checkOnnxModel, runOnnxRuntime } from '@tessera/compiler/node';
 import { type Graph, type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { Session } from '@tessera/runtime-tfjs';
 import { maxAbsDiff } from '../testing.ts';
