@@ -76,7 +76,9 @@ function q0(cx: LoweringContext, node: NodeOf<'Attention'>, numHeads: number): D
  * form (q_num_heads), split heads of rank 4 as its 4-D form, one head of rank 3 as the 3-D form
  * with one head. It adds a float mask and takes part where a boolean one is true, so a mask whose
  * masked scores become a finite number (d2l's -1e6, which gives a fully masked row uniform
- * weights, where -inf gives none) stays decomposed; so do Swin's rank-5 windows.
+ * weights, where -inf gives none) stays decomposed; so do Swin's rank-5 windows. One difference
+ * remains, in ONNX Runtime's kernel: a row whose every key is masked gets finite weights there,
+ * NaN in PyTorch and in the decomposed graph.
  */
 function attentionOnnx23(node: NodeOf<'Attention'>, cx: LoweringContext): boolean {
   const { numHeads, scale, causal, maskFill, probs } = node.attrs;
@@ -165,8 +167,12 @@ export const fusedOps = {
     if (hasBias) cx.emit('Add', [y, cx.input(node, 2)], {}, cx.output(node));
   },
 
-  /** 0.5 x (1 + erf(x / sqrt 2)), the form ONNX Runtime's Gelu fusion recognizes. */
+  /** 0.5 x (1 + erf(x / sqrt 2)), the form ONNX Runtime's Gelu fusion recognizes; its com.microsoft Gelu for the onnxruntime target. */
   Gelu: (node, cx) => {
+    if (cx.target === 'onnxruntime') {
+      cx.emitNode('Gelu', [cx.input(node, 0)], [cx.output(node)], {}, 'com.microsoft');
+      return;
+    }
     const x = cx.input(node, 0);
     const e = cx.emit('Erf', [cx.emit('Div', [x, cx.constant(f32(Math.SQRT2))])]);
     const half = cx.emit('Mul', [x, cx.constant(f32(0.5))]);

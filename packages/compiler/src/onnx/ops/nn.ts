@@ -31,8 +31,14 @@ export const nnOps = {
     layerNormalization(cx, node.attrs, cx.input(node, 0), cx.inputType(node, 0), cx.input(node, 1), cx.input(node, 2), cx.output(node));
   },
 
-  /** An Add, then LayerNormalization of the sum. */
+  /** An Add, then LayerNormalization of the sum; ONNX Runtime's SkipLayerNormalization where it applies (3-D, normalized over the last axis, a weight). */
   AddLayerNorm: (node, cx) => {
+    const x = cx.inputType(node, 0);
+    if (cx.target === 'onnxruntime' && x.shape.length === 3 && normalizeAxis(node.attrs.axis, 3) === 2 && cx.input(node, 2) !== '') {
+      // outputs: the normalized sum, mean and inverse std (not wanted), the sum
+      cx.emitNode('SkipLayerNormalization', [cx.input(node, 0), cx.input(node, 1), cx.input(node, 2), cx.input(node, 3)], [cx.output(node), '', '', cx.output(node, 1)], { epsilon: { float: node.attrs.eps } }, 'com.microsoft');
+      return;
+    }
     const sum = cx.emit('Add', [cx.input(node, 0), cx.input(node, 1)], {}, cx.output(node, 1));
     layerNormalization(cx, node.attrs, sum, cx.inputType(node, 0), cx.input(node, 2), cx.input(node, 3), cx.output(node));
   },

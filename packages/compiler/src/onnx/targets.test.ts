@@ -1,0 +1,61 @@
+/**
+ * Every export target on the test models (which hold every IR op, the fused ones included): the
+ * file passes onnx.checker where its onnx reads it (not `onnx23`: IR version 11), and ONNX
+ * Runtime computes what the host reference interpreter does.
+ */
+import { describe, expect, it } from 'vitest';
+import { symbolsOf } from '@tessera/graph-dsl';
+import { interpret } from '../host/interpret.ts';
+import { randomInputs } from '../testing.ts';
+import { ONNX_TARGETS } from './context.ts';
+import { exportOnnx, exportOnnxModel } from './export.ts';
+import { checkOnnx, randomWeights, runOnnx } from './test-support.ts';
+import { TEST_MODELS } from './test-models.ts';
+
+/** Largest difference, NaN equal to NaN (a fully masked softmax row is NaN in both). */
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) if (!(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+describe('export targets', () => {
+  for (const [name, make] of Object.entries(TEST_MODELS)) {
+    it(`${name}: every target checks and runs like the reference`, async () => {
+      const graph = make();
+      const weights = randomWeights(graph, 1);
+      const symbols = [...new Set(graph.inputs.flatMap((i) => graph.types.get(i.value)!.shape.flatMap(symbolsOf)))];
+      const inputs = randomInputs(graph, Object.fromEntries(symbols.map((s, i) => [s, 2 + i])), 3);
+      // every query keeps its own key: no softmax row is fully masked (NaN in the reference and in
+      // PyTorch, while ONNX Runtime's Attention kernel fills masked scores with a finite lowest value)
+      const keep = inputs.keep;
+      if (keep) for (let i = 0; i < keep.shape[0]!; i++) keep.data[i * keep.shape[1]! + i] = 1;
+      const expected = interpret(graph, inputs, { weights });
+      for (const target of ONNX_TARGETS) {
+        const bytes = exportOnnx(graph, { weights, target });
+        if (target !== 'onnx23') expect(checkOnnx(bytes), target).toBeUndefined();
+        const got = await runOnnx(bytes, inputs);
+        for (const [output, t] of Object.entries(expected)) expect(maxDiff(got[output]!.data, t.data), `${target}: ${output}`).toBeLessThanOrEqual(1e-5);
+      }
+    });
+  }
+
+  it('writes the fused forms each target has: opset 23 Attention, com.microsoft ops with their opset import', () => {
+    const graph = TEST_MODELS.windowBlock();
+    const weights = randomWeights(graph, 1);
+    const ops = (target: (typeof ONNX_TARGETS)[number]) => {
+      const model = exportOnnxModel(graph, { weights, target });
+      return { nodes: model.graph!.node!.map((n) => `${n.domain || ''}:${n.opType}`), imports: model.opsetImport!.map((o) => `${o.domain}@${o.version}`) };
+    };
+    const portable = ops('portable');
+    expect(portable.nodes.filter((n) => !n.startsWith(':'))).toEqual([]);
+    expect(portable.nodes).not.toContain(':Attention');
+    expect(portable.imports).toEqual(['@17']);
+    const onnx23 = ops('onnx23');
+    expect(onnx23.nodes).toContain(':Attention');
+    expect(onnx23.imports).toEqual(['@23']);
+    const ort = ops('onnxruntime');
+    expect(ort.nodes).toContain('com.microsoft:Gelu');
+    expect(ort.imports).toEqual(['@17', 'com.microsoft@1']);
+  });
+});
