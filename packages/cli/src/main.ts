@@ -20,9 +20,12 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   compile: `  compile MODEL [--config k=v ...] [--dump] [--explain] [--no-fuse]
                                          the compiled IR and what each pass did; --dump: the IR before and after every pass;
                                          --explain: each fusion's count, and why near-matches were refused`,
-  export: `  export MODEL --onnx FILE [--opset N] [--config k=v ...] [--weights W.safetensors] [--external-data] [--no-fuse]`,
+  export: `  export MODEL --onnx FILE [--target portable|onnx23|onnxruntime] [--opset N] [--config k=v ...] [--weights W.safetensors]
+             [--external-data] [--no-fuse]
+                                         portable: opset 17 standard ops (the default); onnx23: opset 23's Attention;
+                                         onnxruntime: ONNX Runtime's com.microsoft fused ops where measured faster`,
   run: `  run MODEL --inputs IN.safetensors --output OUT.safetensors [--weights W.safetensors]
-            [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--no-fuse]
+            [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--target T] [--no-fuse]
   run MODEL --image IMG.png|jpg [--weights W.safetensors] [--config k=v ...]
                                          classify an image: top-5 (ImageNet labels for 1000 classes)`,
   bench: BENCH_USAGE,

@@ -26,6 +26,15 @@ describe('tessera bench', () => {
     }
   });
 
+  it('times each ONNX target on ONNX Runtime, and says --target is for that backend', async () => {
+    for (const target of ['portable', 'onnx23', 'onnxruntime']) {
+      const out = JSON.parse(await main(['bench', ...MHA, '--backend', 'onnxruntime', '--target', target, '--runs', '3', '--json'], quiet));
+      expect(out).toMatchObject({ backend: 'onnxruntime', target });
+    }
+    expect(await userError(['bench', ...MHA, '--backend', 'wasm', '--target', 'onnx23'])).toMatch(/--target chooses the ONNX file for --backend onnxruntime/);
+    expect(await userError(['bench', ...MHA, '--backend', 'onnxruntime', '--target', 'tensorrt'])).toMatch(/--target tensorrt: expected one of portable, onnx23, onnxruntime/);
+  });
+
   it('refuses a batch or run count that is not a positive whole number', async () => {
     expect(await userError(['bench', ...MHA, '--batch', '0'])).toMatch(/--batch 0: expected a whole number from 1/);
     expect(await userError(['bench', ...MHA, '--runs', 'many'])).toMatch(/--runs many/);
@@ -47,8 +56,8 @@ describe('tessera compile --explain', () => {
   });
 });
 
-describe('--no-fuse on export and run', () => {
-  it('exports and runs the graph as traced, with the same outputs', async () => {
+describe('--no-fuse and --target on export and run', () => {
+  it('exports and runs the graph as traced, and each ONNX target, with the same outputs', async () => {
     const { mkdtempSync, readFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const path = await import('node:path');
@@ -58,6 +67,9 @@ describe('--no-fuse on export and run', () => {
     const at = (f: string) => path.join(dir, f);
     const x = () => hostTensor('float32', [2, 3, 8], Array.from({ length: 48 }, (_, i) => Math.sin(i)));
     writeSafetensorsFile(at('in.safetensors'), new Map([['query', x()], ['key', x()], ['value', x()]]));
+    for (const target of ['onnx23', 'onnxruntime']) {
+      await main(['run', ...MHA, '--inputs', at('in.safetensors'), '--output', at(`${target}.safetensors`), '--backend', 'onnxruntime', '--target', target], quiet);
+    }
     for (const fuse of [[], ['--no-fuse']]) {
       await main(['export', ...MHA, '--onnx', at(`m${fuse.length}.onnx`), ...fuse], quiet);
       await main(['run', ...MHA, '--inputs', at('in.safetensors'), '--output', at(`out${fuse.length}.safetensors`), '--backend', 'wasm', ...fuse], quiet);
@@ -70,5 +82,6 @@ describe('--no-fuse on export and run', () => {
     expect([fused.includes('Div'), fused.includes('Mul')]).toEqual([false, true]);
     const [a, b] = [readSafetensorsFile(at('out0.safetensors')).tensors, readSafetensorsFile(at('out1.safetensors')).tensors];
     expect(maxAbsDiff(a.get('output')!, b.get('output')!)).toBeLessThanOrEqual(1e-5);
+    for (const target of ['onnx23', 'onnxruntime']) expect(maxAbsDiff(a.get('output')!, readSafetensorsFile(at(`${target}.safetensors`)).tensors.get('output')!), target).toBeLessThanOrEqual(1e-5);
   });
 });

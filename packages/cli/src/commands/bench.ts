@@ -4,15 +4,16 @@
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { exportOnnx } from '@tessera/compiler';
+import { exportOnnx, type OnnxTarget } from '@tessera/compiler';
 import { type HostTensor, symbolsOf } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { type Args, expectOptions, flag, option, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
+import { onnxTarget } from '../onnx-target.ts';
 import { randomInputs } from '../random-inputs.ts';
 
-export const BENCH_USAGE = `  bench MODEL [--config k=v ...] [--weights W.safetensors] [--backend auto|tfjs-node|wasm|cpu|onnxruntime]
+export const BENCH_USAGE = `  bench MODEL [--config k=v ...] [--weights W.safetensors] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--target T]
               [--no-fuse] [--batch N] [--runs N] [--json]
                                          median latency of the compiled model on seeded random inputs`;
 
@@ -52,7 +53,7 @@ export interface BenchResult {
 }
 
 export async function benchCommand(args: Args, log: (line: string) => void): Promise<string> {
-  expectOptions(args, ['config', 'weights', 'backend', 'no-fuse', 'batch', 'runs', 'json']);
+  expectOptions(args, ['config', 'weights', 'backend', 'no-fuse', 'batch', 'runs', 'json', 'target']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera bench needs a MODEL (see tessera list)');
   const backend = (option(args, 'backend') ?? 'auto') as Backend;
@@ -68,9 +69,12 @@ export async function benchCommand(args: Args, log: (line: string) => void): Pro
 
   let used: string;
   let ms: number;
+  let target: OnnxTarget | null = null;
+  if (backend !== 'onnxruntime' && option(args, 'target') !== undefined) throw new UsageError('--target chooses the ONNX file for --backend onnxruntime; the tfjs backends run the compiled graph');
   if (backend === 'onnxruntime') {
     const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
-    const session = await ort.InferenceSession.create(exportOnnx(model.graph, { weights: model.weights }), { graphOptimizationLevel: 'all' });
+    target = onnxTarget(args);
+    const session = await ort.InferenceSession.create(exportOnnx(model.graph, { weights: model.weights, target }), { graphOptimizationLevel: 'all' });
     const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.shape])]));
     try {
       ms = await median(() => session.run(feeds), runs);
@@ -97,7 +101,7 @@ export async function benchCommand(args: Args, log: (line: string) => void): Pro
     }
     used = selected.name;
   }
-  const result: BenchResult = { model: name, backend: used, target: null, fused, batch, median_ms: +ms.toFixed(3), runs };
+  const result: BenchResult = { model: name, backend: used, target, fused, batch, median_ms: +ms.toFixed(3), runs };
   if (flag(args, 'json')) return JSON.stringify(result);
-  return `${name} on ${used}${fused ? '' : ' (not fused)'}, batch ${batch}: median ${ms.toFixed(2)} ms over ${runs} runs`;
+  return `${name} on ${used}${target ? ` (${target} ONNX)` : ''}${fused ? '' : ' (not fused)'}, batch ${batch}: median ${ms.toFixed(2)} ms over ${runs} runs`;
 }

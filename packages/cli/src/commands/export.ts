@@ -1,17 +1,20 @@
 import { exportOnnxFiles } from '@tessera/compiler/node';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
+import { onnxTarget } from '../onnx-target.ts';
 
 export async function exportCommand(args: Args): Promise<string> {
-  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse']);
+  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera export needs a MODEL (see tessera list)');
   const path = requireOption(args, 'onnx', 'FILE.onnx');
-  const opsetText = option(args, 'opset') ?? '17';
+  const target = onnxTarget(args);
+  const opsetText = option(args, 'opset') ?? (target === 'onnx23' ? '23' : '17');
   const opset = Number(opsetText);
   if (!Number.isInteger(opset) || opset < 17) throw new UsageError(`--opset ${opsetText}: Tessera exports opset 17 or later`);
+  if (target === 'onnx23' && opset < 23) throw new UsageError(`--opset ${opsetText}: --target onnx23 writes opset 23's Attention`);
   const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
-  const written = await exportOnnxFiles(model.graph, { weights: model.weights, path, opset, externalData: flag(args, 'external-data') });
+  const written = await exportOnnxFiles(model.graph, { weights: model.weights, path, opset, target, externalData: flag(args, 'external-data') });
   const inputs = model.graph.inputs.map((i) => i.name).join(', ');
-  return `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.entry.name}, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
+  return `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.entry.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
 }

@@ -5,12 +5,13 @@ import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
+import { onnxTarget } from '../onnx-target.ts';
 
 const BACKENDS = ['auto', 'tfjs-node', 'wasm', 'cpu', 'onnxruntime'] as const;
 type Backend = (typeof BACKENDS)[number];
 
 export async function runCommand(args: Args, log: (line: string) => void): Promise<string> {
-  expectOptions(args, ['inputs', 'output', 'weights', 'config', 'backend', 'no-fuse']);
+  expectOptions(args, ['inputs', 'output', 'weights', 'config', 'backend', 'no-fuse', 'target']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera run needs a MODEL (see tessera list)');
   const inputsPath = requireOption(args, 'inputs', 'FILE.safetensors');
@@ -25,8 +26,9 @@ export async function runCommand(args: Args, log: (line: string) => void): Promi
   let outputs: Record<string, HostTensor>;
   let used: string;
   if (backend === 'onnxruntime') {
-    outputs = await runOnnxRuntime(exportOnnx(model.graph, { weights: model.weights }), inputs);
-    used = 'onnxruntime-node (CPU)';
+    const target = onnxTarget(args);
+    outputs = await runOnnxRuntime(exportOnnx(model.graph, { weights: model.weights, target }), inputs);
+    used = `onnxruntime-node (CPU, ${target} ONNX)`;
   } else {
     const selected = await initBackendInfo(backend);
     log(selected.reason);
