@@ -1,7 +1,7 @@
 /**
  * A latency-bound self-attention: torch.nn.MultiheadAttention(64, 4, batch_first=True) on one
  * sequence of 16 tokens, need_weights=False, on onnxruntime-node: our export with the fusions
- * and without, and torch.onnx's export of torch's own module with the same weights. Microseconds
+ * (each target) and without, and torch.onnx's export of torch's own module with the same weights. Microseconds
  * per run (median of many, the models run in turn), node counts, and the outputs compared.
  *
  * Alone: npx tsx packages/cli/bench/small-attention.ts
@@ -41,6 +41,8 @@ const save = (label: string, bytes: Uint8Array) => {
   models.push([label, file]);
 };
 save('ours', exportOnnx(fused.graph, { weights: fused.weights }));
+save('ours --target onnxruntime', exportOnnx(fused.graph, { weights: fused.weights, target: 'onnxruntime' }));
+save('ours --target onnx23', exportOnnx(fused.graph, { weights: fused.weights, target: 'onnx23' }));
 save('ours, not fused', exportOnnx(plain.graph, { weights: plain.weights }));
 const weightsFile = path.join(dir, 'mha.safetensors');
 writeSafetensorsFile(weightsFile, fused.weights);
@@ -72,4 +74,4 @@ for (const [k, [label, file]] of models.entries()) {
 }
 await Promise.all(sessions.map((s) => s.release()));
 say(table(rows));
-if (times.has("torch.onnx's")) say(`ours / torch.onnx's: ${(times.get('ours')! / times.get("torch.onnx's")!).toFixed(2)}; ours not fused / torch.onnx's: ${(times.get('ours, not fused')! / times.get("torch.onnx's")!).toFixed(2)}`);
+if (times.has("torch.onnx's")) say(models.filter(([label]) => label !== "torch.onnx's").map(([label]) => `${label} / torch.onnx's: ${(times.get(label)! / times.get("torch.onnx's")!).toFixed(2)}`).join('; '));

@@ -3,8 +3,8 @@
  * written as a torchvision state_dict), compiled with a symbolic batch and run at batch 1 and 8,
  * side by side in one run:
  *   - the tfjs runtime (the backend it picked), with the compiler's fusions and without;
- *   - onnxruntime-node on our export with and without the fusions, and on torch.onnx's export of
- *     the same torchvision model with the same weights;
+ *   - onnxruntime-node on our export (portable with and without the fusions, onnxruntime and
+ *     onnx23 targets) and on torch.onnx's export of the same torchvision model with the same weights;
  *   - PyTorch eager on the CPU (its BLAS and thread count printed).
  * Latency (median), ratios, ONNX node counts, and the max |diff| of the logits against tfjs.
  *
@@ -107,11 +107,15 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
     return file;
   };
   const oursFused = writeOnnx('ours', exportOnnx(fused.graph, { weights: fused.weights }));
+  const oursOrt = writeOnnx('ours-onnxruntime', exportOnnx(fused.graph, { weights: fused.weights, target: 'onnxruntime' }));
+  const ours23 = writeOnnx('ours-onnx23', exportOnnx(fused.graph, { weights: fused.weights, target: 'onnx23' }));
   const oursPlain = writeOnnx('ours-not-fused', exportOnnx(plain.graph, { weights: plain.weights }));
   const runners: Runner[] = [
     await tfjsRunner(`tfjs (${backend})`, fused.graph, fused.weights),
     await tfjsRunner(`tfjs (${backend}), not fused`, plain.graph, plain.weights),
     await ortRunner('onnxruntime, our ONNX', oursFused),
+    await ortRunner('onnxruntime, our ONNX --target onnxruntime', oursOrt),
+    await ortRunner('onnxruntime, our ONNX --target onnx23', ours23),
     await ortRunner('onnxruntime, our ONNX not fused', oursPlain),
   ];
   let torch: { eager_ms: Record<string, number>; logits: number[]; blas: string; threads: number } | undefined;
@@ -152,7 +156,7 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
   say(`fused / not fused on tfjs: ${ratio(`tfjs (${backend})`, `tfjs (${backend}), not fused`)}`);
   say(`fused / not fused on onnxruntime: ${ratio('onnxruntime, our ONNX', 'onnxruntime, our ONNX not fused')}`);
   if (torch) {
-    say(`ours / torch.onnx's on onnxruntime: ${ratio('onnxruntime, our ONNX', "onnxruntime, torch.onnx's ONNX")}`);
+    for (const target of ['', ' --target onnxruntime', ' --target onnx23']) say(`ours${target || ' (portable)'} / torch.onnx's on onnxruntime: ${ratio(`onnxruntime, our ONNX${target}`, "onnxruntime, torch.onnx's ONNX")}`);
     say(`PyTorch ${torch.threads} threads, BLAS: ${torch.blas}`);
   }
   say(`ONNX nodes: ${files.map(([label, file]) => `${label} ${nodeCount(file)}`).join(', ')}`);
