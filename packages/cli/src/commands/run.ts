@@ -4,6 +4,7 @@ import { bindInputs, type HostTensor, typeToString } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
+import { checkOutputs } from '@tessera/graph-dsl/node';
 import { prepareModel } from '../model.ts';
 import { onnxTarget } from '../onnx-target.ts';
 
@@ -19,6 +20,7 @@ export async function runCommand(args: Args, log: (line: string) => void): Promi
   const backend = (option(args, 'backend') ?? 'auto') as Backend;
   if (!BACKENDS.includes(backend)) throw new UsageError(`--backend ${backend}: expected one of ${BACKENDS.join(', ')}`);
 
+  checkOutputs({ '--output': outputPath }, { '--inputs': inputsPath, '--weights': option(args, 'weights') });
   const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
   const inputs = Object.fromEntries(readSafetensorsFile(inputsPath).tensors);
   bindInputs(model.graph, inputs, inputsPath);

@@ -1,5 +1,7 @@
 /** `tessera translate --checkpoint DIR "sentence"`: decodes with the cached one-step decoder on tfjs or ONNX Runtime. */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { checkOutputs, writeFileAtomic } from '@tessera/graph-dsl/node';
 import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
 import { loadCheckpoint } from '../seq2seq/checkpoint.ts';
 import { detokenize } from '../seq2seq/corpus.ts';
@@ -22,6 +24,11 @@ export async function translateCommand(args: Args, log: (line: string) => void):
   const attentionText = option(args, 'attention');
   const svgPath = option(args, 'attention-svg');
   if ((attentionText === undefined) !== (svgPath === undefined)) throw new UsageError('--attention LAYER and --attention-svg FILE go together');
+  // checked before any work: an SVG path in a missing directory or over the checkpoint is refused now, not after decoding
+  if (svgPath !== undefined) {
+    const checkpointFiles = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()) : [];
+    checkOutputs({ '--attention-svg': svgPath }, Object.fromEntries(checkpointFiles.map((e) => [`checkpoint's ${e.name}`, path.join(dir, e.name)])));
+  }
   const checkpoint = loadCheckpoint(dir, (spec) => translatorGraphs(spec).train());
   const graphs = translatorGraphs(checkpoint.spec);
   const attentionLayer = attentionText === undefined ? undefined : Number(attentionText);
@@ -40,7 +47,7 @@ export async function translateCommand(args: Args, log: (line: string) => void):
     });
     if (svgPath && attentionLayer !== undefined) {
       const t = out[0]!;
-      writeFileSync(svgPath, heatmapSvg(t.attention ?? [], [...t.tokens, '<eos>'].slice(0, t.attention?.length ?? 0), t.sourceTokens, `encoder-decoder attention, decoder block ${attentionLayer} (mean over heads)`));
+      writeFileAtomic(svgPath, new TextEncoder().encode(heatmapSvg(t.attention ?? [], [...t.tokens, '<eos>'].slice(0, t.attention?.length ?? 0), t.sourceTokens, `encoder-decoder attention, decoder block ${attentionLayer} (mean over heads)`)));
       log(`wrote the attention of decoder block ${attentionLayer} to ${svgPath}`);
     }
     return out.map((t) => detokenize(t.tokens)).join('\n');

@@ -6,7 +6,7 @@
 import { open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Graph } from '@tessera/graph-dsl';
-import { fileErrorFor, tempPathFor, writeFileAtomic } from '@tessera/graph-dsl/node';
+import { checkWritableTarget, fileErrorFor, releaseTemp, tempPathFor, writeFileAtomic } from '@tessera/graph-dsl/node';
 import { encodeModel, EXTERNAL_DATA_THRESHOLD, exportOnnxModel, initializerBytes, type OnnxExportOptions } from './export.ts';
 import { type ModelProto, onnx, type TensorProto } from './proto.ts';
 
@@ -83,6 +83,7 @@ async function writeExternalData(target: string, placements: readonly Placement[
   } catch (e) {
     await file.close();
     await rm(temp, { force: true });
+    releaseTemp(temp);
     throw fileErrorFor(target, e);
   }
   await file.close();
@@ -107,6 +108,8 @@ export async function exportOnnxFiles(graph: Graph, options: OnnxFileOptions): P
   }
   const location = `${path.basename(modelPath)}.data`;
   const dataPath = path.join(path.dirname(modelPath), location);
+  checkWritableTarget(modelPath);
+  checkWritableTarget(dataPath);
   const { model, placements, size } = placeExternal(inline, location, options.externalThreshold ?? 1024);
   const bytes = encodeModel(model);
   // both files are complete under temp names before either takes its real name
@@ -120,6 +123,9 @@ export async function exportOnnxFiles(graph: Graph, options: OnnxFileOptions): P
     await rm(dataTemp, { force: true });
     await rm(modelTemp, { force: true });
     throw fileErrorFor(modelPath, e);
+  } finally {
+    releaseTemp(dataTemp);
+    releaseTemp(modelTemp);
   }
   return { modelPath, dataPath, externalBytes: placements.reduce((s, p) => s + p.data.byteLength, 0) };
 }
