@@ -10,7 +10,7 @@ export class UsageError extends Error {
 }
 
 /** Flags that take no value. */
-const SWITCHES = new Set(['json', 'help', 'dump', 'external-data', 'check', 'explain', 'no-fuse']);
+const SWITCHES = new Set(['json', 'help', 'dump', 'external-data', 'check', 'explain', 'no-fuse', 'overwrite']);
 
 export function parseArgs(argv: readonly string[]): Args {
   const positional: string[] = [];

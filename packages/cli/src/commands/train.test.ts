@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkOnnxModel } from '@tessera/compiler/node';
 import { isUserError, main } from '../main.ts';
@@ -56,5 +58,36 @@ describe('tessera train transformer / tessera translate', () => {
     expect((await cli('translate', '--checkpoint', path.join(dir, 'nowhere'), 'one')).error).toMatch(/is not a translator checkpoint: it has no config.json/);
     expect((await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, ...TINY)).error).toMatch(/--config cannot change the model/);
     expect((await cli('train', 'gpt', '--checkpoint', ck)).error).toMatch(/trains 'transformer'/);
+    // a trained checkpoint is not overwritten unasked; a file is not a checkpoint directory
+    expect((await cli('train', 'transformer', '--checkpoint', ck, '--epochs', '1', ...TINY)).error).toMatch(/holds a trained checkpoint \(config\.json\): continue it with --resume .*, or pass --overwrite/);
+    expect((await cli('train', 'transformer', '--checkpoint', path.join(ck, 'config.json'), '--epochs', '1', ...TINY)).error).toMatch(/is a file, not a directory/);
   }, 60_000);
+
+  it('on Ctrl-C finishes the step, writes a checkpoint of it, and --resume goes on from the next batch', async () => {
+    const ck = path.join(dir, 'interrupted');
+    const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/tessera.mjs');
+    const child = spawn(process.execPath, [bin, 'train', 'transformer', '--checkpoint', ck, '--epochs', '3', '--batch-size', '16', ...TINY], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // the first epoch is done (its checkpoint written): interrupt inside the second
+      if (/epoch 1\/3 \[#+\]/.test(stderr) && !child.killed) child.kill("SIGINT");
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code, stderr).toBe(1);
+    expect(stderr).toMatch(/interrupted after epoch 2, batch (\d+): .* holds the checkpoint of that step; continue with tessera train transformer --checkpoint .* --resume/);
+    const batch = Number(/interrupted after epoch 2, batch (\d+)/.exec(stderr)![1]);
+    const saved = JSON.parse(readFileSync(path.join(ck, 'config.json'), 'utf8'));
+    expect(saved.training.epochs).toBe(1);
+    expect(saved.training.partial.batches).toBe(batch);
+    expect(existsSync(path.join(ck, 'optimizer.safetensors'))).toBe(true);
+
+    const resumed = await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, '--epochs', '1', '--batch-size', '16');
+    expect(resumed.error).toBeUndefined();
+    const done = JSON.parse(readFileSync(path.join(ck, 'config.json'), 'utf8'));
+    // the rest of epoch 2, then one more
+    expect(done.training.epochs).toBe(3);
+    expect(done.training.partial).toBeUndefined();
+    expect(done.training.losses).toHaveLength(3);
+  }, 120_000);
 });

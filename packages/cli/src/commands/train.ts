@@ -2,16 +2,18 @@
 import path from 'node:path';
 import { writeFileAtomic } from '@tessera/graph-dsl/node';
 import { initBackendInfo } from '@tessera/runtime-tfjs';
-import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
+import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
+import { prepareCheckpointDir, untilInterrupted } from '../interrupt.ts';
 import { FILES, loadCheckpoint, saveCheckpoint } from '../seq2seq/checkpoint.ts';
 import { detokenize, numbersCorpus } from '../seq2seq/corpus.ts';
 import { evaluate, trainTranslator } from '../seq2seq/trainer.ts';
 import { exportHalves, newSpec, translatorGraphs } from '../seq2seq/translator.ts';
 
 export const TRAIN_USAGE = `  train transformer --checkpoint DIR [--epochs 20] [--lr 0.005] [--batch-size 64] [--num-steps 12]
-            [--label-smoothing 0] [--clip-norm 1] [--seed 0] [--config k=v ...] [--resume DIR]
+            [--label-smoothing 0] [--clip-norm 1] [--seed 0] [--config k=v ...] [--resume DIR] [--overwrite]
                                          train on English -> French number words (1..999, 100 held out); writes
-                                         DIR/model.safetensors, config.json, loss.svg; prints held-out BLEU`;
+                                         DIR/model.safetensors, optimizer.safetensors, config.json, loss.svg after
+                                         every epoch and on Ctrl-C (--resume DIR goes on from there); prints held-out BLEU`;
 
 function numberOption(args: Args, name: string, fallback: number, check: (v: number) => boolean, what: string): number {
   const text = option(args, name);
@@ -35,7 +37,7 @@ function progressBar(write: (s: string) => void, tty: boolean) {
 }
 
 export async function trainCommand(args: Args, log: (line: string) => void, stderr: { write: (s: string) => void; isTTY?: boolean } = process.stderr): Promise<string> {
-  expectOptions(args, ['checkpoint', 'epochs', 'lr', 'batch-size', 'num-steps', 'label-smoothing', 'clip-norm', 'seed', 'config', 'resume', 'held-out']);
+  expectOptions(args, ['checkpoint', 'epochs', 'lr', 'batch-size', 'num-steps', 'label-smoothing', 'clip-norm', 'seed', 'config', 'resume', 'held-out', 'overwrite']);
   if (args.positional[0] !== 'transformer') throw new UsageError(`tessera train trains 'transformer' (the article's encoder-decoder); got ${args.positional[0] === undefined ? 'nothing' : `'${args.positional[0]}'`}`);
   const dir = requireOption(args, 'checkpoint', 'DIR (where the model is written)');
   const epochs = numberOption(args, 'epochs', 20, (v) => Number.isInteger(v) && v >= 1, 'a whole number of epochs >= 1');
@@ -52,6 +54,7 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
 
   const corpus = numbersCorpus({ heldOut });
   const resume = option(args, 'resume');
+  prepareCheckpointDir(dir, { resuming: resume !== undefined && path.resolve(resume) === path.resolve(dir), overwrite: flag(args, 'overwrite'), marker: FILES.config });
   const from = resume ? loadCheckpoint(resume, (spec) => translatorGraphs(spec).train()) : undefined;
   if (from && args.options.has('config')) throw new UsageError('--config cannot change the model of a checkpoint being resumed (its config.json says what it is)');
   const spec = from?.spec ?? newSpec(corpus.train, args.options.get('config') ?? [], numSteps);
@@ -59,9 +62,15 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
   log(`${from ? `resuming ${resume} after epoch ${from.training.epochs}${from.optimizerState ? ' with its Adam state' : ' (no optimizer state saved: Adam starts afresh)'}` : 'training a new model'}: d_model ${m.d_model}, ${m.nhead} heads, ${m.num_encoder_layers}+${m.num_decoder_layers} layers, ffn ${m.dim_feedforward}, dropout ${m.dropout}; vocabularies ${spec.srcVocab.length} (en) and ${spec.tgtVocab.length} (fr); ${corpus.train.length} training pairs, ${corpus.heldOut.length} held out; ${spec.numSteps} steps`);
   const bar = progressBar((s) => stderr.write(s), stderr.isTTY === true);
   const total = (from?.training.epochs ?? 0) + epochs;
-  const result = await trainTranslator(spec, corpus.train, from?.weights, from?.training, {
-    epochs, lr, batchSize, labelSmoothing, clipNorm, seed, onBatch: (p) => bar(p, total),
-  }, from?.optimizerState);
+  const partial = from?.training.partial ? 1 : 0;
+  const result = await untilInterrupted((stopRequested) => trainTranslator(spec, corpus.train, from?.weights, from?.training, {
+    epochs: epochs + partial, lr, batchSize, labelSmoothing, clipNorm, seed, onBatch: (p) => bar(p, total + partial), stopRequested,
+    // every epoch, and where an interrupt stopped it: Ctrl-C never loses more than a step
+    onCheckpoint: (state) => saveCheckpoint(dir, { spec, ...state }),
+  }, from?.optimizerState));
+  if (result.stoppedAt) {
+    throw new UsageError(`interrupted after epoch ${result.stoppedAt.epoch}, batch ${result.stoppedAt.batch}: ${dir} holds the checkpoint of that step; continue with tessera train transformer --checkpoint ${dir} --resume ${dir}`);
+  }
   const evaluation = await evaluate(spec, result.weights, corpus.heldOut, { compareOnnx: true });
   saveCheckpoint(dir, { spec, training: { ...result.training, heldOutBleu: evaluation.meanBleu }, weights: result.weights, optimizerState: result.optimizerState });
   const onnx = exportHalves(spec, result.weights);

@@ -21,6 +21,8 @@ export interface TrainingState {
   readonly clipNorm: number;
   readonly seed: number;
   readonly heldOutBleu?: number;
+  /** A run interrupted inside epoch `epochs + 1`: how many of its batches were done, and their loss so far. */
+  readonly partial?: { readonly batches: number; readonly lossSum: number; readonly tokens: number };
 }
 
 export interface Checkpoint {

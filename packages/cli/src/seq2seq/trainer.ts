@@ -19,21 +19,31 @@ export interface TrainOptions {
   readonly onBatch?: (p: { epoch: number; batch: number; batches: number; loss: number; tokensPerSecond: number }) => void;
   /** Called after every epoch with its mean loss. */
   readonly onEpoch?: (epoch: number, loss: number) => void;
+  /** Called with the state after every epoch, and after the step at which `stopRequested` said yes. */
+  readonly onCheckpoint?: (state: TrainState) => void;
+  /** Asked after every step; yes ends the run there (an interrupt), with a checkpoint of where it stopped. */
+  readonly stopRequested?: () => boolean;
 }
 
-export interface TrainResult {
+/** The weights, Adam's state and where the run is: what a checkpoint holds. */
+export interface TrainState {
   readonly weights: Map<string, HostTensor>;
-  /** Adam's state (step count, first and second moments, in parameter order), to resume with. */
   readonly optimizerState: readonly HostTensor[];
   readonly training: TrainingState;
+}
+
+export interface TrainResult extends TrainState {
   readonly seconds: number;
   readonly tokens: number;
+  /** Set when `stopRequested` ended the run: the epoch and batch it stopped after. */
+  readonly stoppedAt?: { readonly epoch: number; readonly batch: number };
 }
 
 /**
  * Trains for `epochs` more epochs from `weights` (a fresh model's or a checkpoint's). Each epoch
  * shuffles the pairs with the seed and the epoch number, so a resumed run sees the batches an
- * uninterrupted one would; with `optimizerState` Adam continues where it stopped.
+ * uninterrupted one would; with `optimizerState` Adam continues where it stopped, and a run
+ * interrupted inside an epoch (`previous.partial`) goes on from the next batch of that epoch.
  */
 export async function trainTranslator(spec: TranslatorSpec, pairs: readonly Pair[], weights: ReadonlyMap<string, HostTensor> | undefined, previous: TrainingState | undefined, o: TrainOptions, optimizerState?: readonly HostTensor[]): Promise<TrainResult> {
   const graphs = translatorGraphs(spec, o.labelSmoothing);
@@ -49,13 +59,19 @@ export async function trainTranslator(spec: TranslatorSpec, pairs: readonly Pair
   const start = previous?.epochs ?? 0;
   const t0 = performance.now();
   let tokens = 0;
+  const settings = { lr: o.lr, batchSize: o.batchSize, labelSmoothing: o.labelSmoothing, clipNorm: o.clipNorm, seed: o.seed };
+  const snapshot = async (training: TrainingState): Promise<TrainState> => {
+    const state = await optimizer.getWeights();
+    return { weights: session.getWeights(), optimizerState: await Promise.all(state.map((w) => fromTf(w.tensor))), training };
+  };
   try {
     for (let epoch = start + 1; epoch <= start + o.epochs; epoch++) {
       const order = shuffled(pairs.length, o.seed * 7919 + epoch);
       const batches = Math.ceil(pairs.length / o.batchSize);
-      let sum = 0;
-      let count = 0;
-      for (let b = 0; b < batches; b++) {
+      const resumed = epoch === start + 1 ? previous?.partial : undefined;
+      let sum = resumed?.lossSum ?? 0;
+      let count = resumed?.tokens ?? 0;
+      for (let b = resumed?.batches ?? 0; b < batches; b++) {
         const batch = toBatch(order.slice(b * o.batchSize, (b + 1) * o.batchSize).map((i) => pairs[i]!), src, tgt, spec.numSteps);
         const n = batch.label_valid_lens.data.reduce((a, v) => a + v, 0);
         const loss = session.trainStep({ ...batch }, { loss: 'loss', optimizer, clipNorm: o.clipNorm });
@@ -64,19 +80,23 @@ export async function trainTranslator(spec: TranslatorSpec, pairs: readonly Pair
         count += n;
         tokens += n;
         o.onBatch?.({ epoch, batch: b + 1, batches, loss: sum / count, tokensPerSecond: tokens / ((performance.now() - t0) / 1000) });
+        // a turn of the event loop, so that a signal handler can run between steps
+        if (o.stopRequested) await new Promise((resolve) => setImmediate(resolve));
+        if (b + 1 < batches && o.stopRequested?.()) {
+          const state = await snapshot({ epochs: epoch - 1, losses, ...settings, partial: { batches: b + 1, lossSum: sum, tokens: count } });
+          o.onCheckpoint?.(state);
+          return { ...state, seconds: (performance.now() - t0) / 1000, tokens, stoppedAt: { epoch, batch: b + 1 } };
+        }
       }
       losses.push(sum / count);
       o.onEpoch?.(epoch, sum / count);
+      const state = await snapshot({ epochs: epoch, losses: [...losses], ...settings });
+      o.onCheckpoint?.(state);
+      if (epoch === start + o.epochs || o.stopRequested?.()) {
+        return { ...state, seconds: (performance.now() - t0) / 1000, tokens, ...(epoch < start + o.epochs ? { stoppedAt: { epoch, batch: batches } } : {}) };
+      }
     }
-    const state = await optimizer.getWeights();
-    const optimizerStateOut = await Promise.all(state.map((w) => fromTf(w.tensor)));
-    return {
-      weights: session.getWeights(),
-      optimizerState: optimizerStateOut,
-      training: { epochs: start + o.epochs, losses, lr: o.lr, batchSize: o.batchSize, labelSmoothing: o.labelSmoothing, clipNorm: o.clipNorm, seed: o.seed },
-      seconds: (performance.now() - t0) / 1000,
-      tokens,
-    };
+    throw new Error('trainTranslator: no epoch to train');
   } finally {
     session.dispose();
     optimizer.dispose();
