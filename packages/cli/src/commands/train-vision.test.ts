@@ -22,7 +22,16 @@ describe('tessera train vit', () => {
     const config = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { config: Record<string, unknown> };
     const args = Object.entries(config.config).filter(([k]) => k !== 'batch').map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
     expect(() => prepareModel('vit_b_16', args, path.join(dir, 'model.safetensors'))).not.toThrow();
-  }, 60_000);
+
+    // it goes on from its checkpoint (weights and Adam's state), and is not overwritten unasked
+    await expect(main(['train', 'vit', '--checkpoint', dir, '--epochs', '1', '--train', '128'], () => {})).rejects.toThrow(/holds a trained checkpoint \(config\.json\): continue it with --resume/);
+    const more = await main(['train', 'vit', '--checkpoint', dir, '--resume', dir, '--epochs', '1', '--train', '128', '--held-out', '40', '--batch-size', '16', '--lr', '0.003'], (l) => progress.push(l));
+    expect(progress.some((l) => l.startsWith(`resuming ${dir} after epoch 3`))).toBe(true);
+    expect(more).toMatch(/\(epoch 4\)/);
+    const resumed = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as { training: { epochs: number; losses: number[] } };
+    expect(resumed.training.epochs).toBe(4);
+    expect(resumed.training.losses).toHaveLength(4 * 8);
+  }, 90_000);
 
   it('refuses a config the dataset does not fit', async () => {
     await expect(main(['train', 'vit', '--checkpoint', '/tmp/x', '--config', 'image_size=64', 'patch_size=8'], () => {})).rejects.toThrow(/the shapes dataset is 32x32/);

@@ -4,22 +4,26 @@
  * and Adam, a progress bar, held-out accuracy, and the loss curve as DIR/loss.svg next to
  * DIR/model.safetensors (torchvision state_dict names) and DIR/config.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { compile } from '@tessera/compiler';
-import { type Tensor, trace } from '@tessera/graph-dsl';
+import { type HostTensor, type Tensor, trace } from '@tessera/graph-dsl';
+import { writeFileAtomic } from '@tessera/graph-dsl/node';
 import { Adapter, buildModel } from '@tessera/models';
-import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
-import { writeSafetensorsFile } from '@tessera/safetensors';
-import { type Args, expectOptions, option, requireOption, UsageError } from '../args.ts';
+import { fromTf, initBackendInfo, Session, toTf } from '@tessera/runtime-tfjs';
+import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
+import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
+import { prepareCheckpointDir, untilInterrupted } from '../interrupt.ts';
+import { CheckpointError } from '../seq2seq/checkpoint.ts';
 import { lossCurveSvg } from '../seq2seq/svg.ts';
 import { SHAPES, shapesDataset } from '../vision/shapes.ts';
 
 export const TRAIN_VISION_USAGE = `  train vit|swin_t --checkpoint DIR [--epochs 5] [--train 2000] [--held-out 400] [--lr 0.002]
-            [--batch-size 32] [--seed 0] [--config k=v ...]
+            [--batch-size 32] [--seed 0] [--config k=v ...] [--resume DIR] [--overwrite]
                                          train a small ViT/Swin on generated 32x32 shapes (4 classes); prints
-                                         held-out accuracy; writes DIR/model.safetensors, config.json, loss.svg`;
+                                         held-out accuracy; writes DIR/model.safetensors, optimizer.safetensors,
+                                         config.json, loss.svg after every epoch and on Ctrl-C (--resume DIR goes on)`;
 
 const SMALL: Record<string, readonly string[]> = {
   vit: ['image_size=32', 'patch_size=4', 'num_layers=2', 'num_heads=4', 'hidden_dim=32', 'mlp_dim=64'],
@@ -35,7 +39,7 @@ function count(args: Args, name: string, fallback: number, min: number): number 
 }
 
 export async function trainVisionCommand(args: Args, log: (line: string) => void, stderr: { write: (s: string) => void; isTTY?: boolean } = process.stderr): Promise<string> {
-  expectOptions(args, ['checkpoint', 'epochs', 'train', 'held-out', 'lr', 'batch-size', 'seed', 'config']);
+  expectOptions(args, ['checkpoint', 'epochs', 'train', 'held-out', 'lr', 'batch-size', 'seed', 'config', 'resume', 'overwrite']);
   const kind = args.positional[0]!;
   const dir = requireOption(args, 'checkpoint', 'DIR (where the model is written)');
   const epochs = Math.trunc(count(args, 'epochs', 5, 1));
@@ -44,10 +48,14 @@ export async function trainVisionCommand(args: Args, log: (line: string) => void
   const lr = count(args, 'lr', 0.002, 0);
   const batchSize = Math.trunc(count(args, 'batch-size', 32, 1));
   const seed = Math.trunc(count(args, 'seed', 0, 0));
+  const resume = option(args, 'resume');
+  prepareCheckpointDir(dir, { resuming: resume !== undefined && path.resolve(resume) === path.resolve(dir), overwrite: flag(args, 'overwrite'), marker: 'config.json' });
+  const from = resume === undefined ? undefined : readVisionCheckpoint(resume, kind);
   log((await initBackendInfo('auto')).reason);
 
   const modelName = kind === 'vit' ? 'vit_b_16' : kind;
-  const { config, built } = buildModel(modelName, [...SMALL[kind]!, `num_classes=${SHAPES.length}`, ...(args.options.get('config') ?? [])]);
+  if (from && args.options.has('config')) throw new UsageError('--config cannot change the model of a checkpoint being resumed (its config.json says what it is)');
+  const { config, built } = buildModel(modelName, from ? Object.entries(from.config).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`) : [...SMALL[kind]!, `num_classes=${SHAPES.length}`, ...(args.options.get('config') ?? [])]);
   if (config.image_size !== 32 && !(Array.isArray(config.image_size) && config.image_size.every((v) => v === 32))) throw new UsageError('the shapes dataset is 32x32: keep image_size=32');
   const classes = config.num_classes as number;
   if (classes !== SHAPES.length) throw new UsageError(`the shapes dataset has ${SHAPES.length} classes: keep num_classes=${SHAPES.length}`);
@@ -87,37 +95,85 @@ export async function trainVisionCommand(args: Args, log: (line: string) => void
     return right / nHeld;
   };
 
-  log(`training ${modelName} (${Object.entries(config).filter(([k]) => SMALL[kind]!.some((s) => s.startsWith(`${k}=`))).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) on ${nTrain} generated 32x32 shapes (${SHAPES.join(', ')}), ${nHeld} held out; chance is ${(100 / classes).toFixed(0)}%`);
-  const losses: number[] = [];
+  log(`${from ? `resuming ${resume} after epoch ${from.training.epochs}${from.training.partial ? `, batch ${from.training.partial.batches}` : ''}: ` : ''}training ${modelName} (${Object.entries(config).filter(([k]) => SMALL[kind]!.some((s) => s.startsWith(`${k}=`))).map(([k, v]) => `${k}=${String(v)}`).join(' ')}) on ${nTrain} generated 32x32 shapes (${SHAPES.join(', ')}), ${nHeld} held out; chance is ${(100 / classes).toFixed(0)}%`);
+  if (from) {
+    session.loadWeights(from.weights);
+    await optimizer.setWeights(from.optimizerState.map((t, i) => ({ name: `state_${i}`, tensor: toTf(t) })));
+  }
+  const losses: number[] = [...(from?.training.losses ?? [])];
   const started = performance.now();
   const batches = Math.ceil(nTrain / batchSize);
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    let sum = 0;
-    for (let b = 0; b < batches; b++) {
-      const batch = batchOf(train, b * batchSize, Math.min(nTrain, (b + 1) * batchSize));
-      const loss = session.trainStep(batch, { loss: 'loss', optimizer, clipNorm: 1 });
-      tf.dispose([batch.image, batch.target]);
-      losses.push(loss);
-      sum += loss;
-      const width = 24;
-      const filled = Math.round((width * (b + 1)) / batches);
-      const line = `epoch ${epoch}/${epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] loss ${(sum / (b + 1)).toFixed(4)}  ${(((epoch - 1) * nTrain + Math.min(nTrain, (b + 1) * batchSize)) / ((performance.now() - started) / 1000)).toFixed(0)} images/s`;
-      if (stderr.isTTY) stderr.write(`\r${line}${b + 1 === batches ? '\n' : ''}`);
-      else if (b + 1 === batches) stderr.write(`${line}\n`);
+  const first = from?.training.epochs ?? 0;
+  const last = first + epochs + (from?.training.partial ? 1 : 0);
+  const save = async (done: number, partial?: number) => {
+    const state = await optimizer.getWeights();
+    writeSafetensorsFile(path.join(dir, 'model.safetensors'), session.getWeights(), { model: modelName });
+    writeSafetensorsFile(path.join(dir, 'optimizer.safetensors'), new Map(await Promise.all(state.map(async (w, i) => [`adam.${String(i).padStart(4, '0')}`, await fromTf(w.tensor)] as const))), { optimizer: 'tf.train.adam' });
+    const training = { epochs: done, ...(partial ? { partial: { batches: partial } } : {}), losses, lr, batchSize, seed, train: nTrain };
+    writeFileAtomic(path.join(dir, 'config.json'), new TextEncoder().encode(`${JSON.stringify({ model: modelName, kind, config, classes: SHAPES, training }, null, 2)}\n`));
+    writeFileAtomic(path.join(dir, 'loss.svg'), new TextEncoder().encode(lossCurveSvg(losses, `${modelName} on shapes: training loss per batch`)));
+  };
+  await untilInterrupted(async (stopRequested) => {
+    for (let epoch = first + 1; epoch <= last; epoch++) {
+      let sum = 0;
+      const startBatch = epoch === first + 1 ? (from?.training.partial?.batches ?? 0) : 0;
+      for (let b = startBatch; b < batches; b++) {
+        const batch = batchOf(train, b * batchSize, Math.min(nTrain, (b + 1) * batchSize));
+        const loss = session.trainStep(batch, { loss: 'loss', optimizer, clipNorm: 1 });
+        tf.dispose([batch.image, batch.target]);
+        losses.push(loss);
+        sum += loss;
+        const width = 24;
+        const filled = Math.round((width * (b + 1)) / batches);
+        const line = `epoch ${epoch}/${last} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] loss ${(sum / (b + 1 - startBatch)).toFixed(4)}  ${(((epoch - first - 1) * nTrain + Math.min(nTrain, (b + 1) * batchSize)) / ((performance.now() - started) / 1000)).toFixed(0)} images/s`;
+        if (stderr.isTTY) stderr.write(`\r${line}${b + 1 === batches ? '\n' : ''}`);
+        else if (b + 1 === batches) stderr.write(`${line}\n`);
+        // a turn of the event loop, so that Ctrl-C is seen between steps
+        await new Promise((resolve) => setImmediate(resolve));
+        if (b + 1 < batches && stopRequested()) {
+          await save(epoch - 1, b + 1);
+          throw new UsageError(`interrupted after epoch ${epoch}, batch ${b + 1}: ${dir} holds the checkpoint of that step; continue with tessera train ${kind} --checkpoint ${dir} --resume ${dir}`);
+        }
+      }
+      await save(epoch);
+      if (epoch < last && stopRequested()) throw new UsageError(`interrupted after epoch ${epoch}: ${dir} holds its checkpoint; continue with tessera train ${kind} --checkpoint ${dir} --resume ${dir}`);
     }
-  }
+  });
   const acc = accuracy();
-  mkdirSync(dir, { recursive: true });
-  writeSafetensorsFile(path.join(dir, 'model.safetensors'), session.getWeights(), { model: modelName });
-  writeFileSync(path.join(dir, 'config.json'), `${JSON.stringify({ model: modelName, config, classes: SHAPES }, null, 2)}\n`);
-  writeFileSync(path.join(dir, 'loss.svg'), lossCurveSvg(losses, `${modelName} on shapes: training loss per batch`));
   session.dispose();
   optimizer.dispose();
-  const first = losses.slice(0, batches).reduce((a, b) => a + b, 0) / Math.min(batches, losses.length);
-  const last = losses.slice(-batches).reduce((a, b) => a + b, 0) / Math.min(batches, losses.length);
+  const firstLoss = losses.slice(0, batches).reduce((a, b) => a + b, 0) / Math.min(batches, losses.length);
+  const lastLoss = losses.slice(-batches).reduce((a, b) => a + b, 0) / Math.min(batches, losses.length);
   return [
-    `trained ${epochs} epochs in ${((performance.now() - started) / 1000).toFixed(1)} s; mean loss ${first.toFixed(3)} (epoch 1) -> ${last.toFixed(3)} (epoch ${epochs})`,
+    `trained ${epochs} epochs in ${((performance.now() - started) / 1000).toFixed(1)} s; mean loss ${firstLoss.toFixed(3)} (epoch 1) -> ${lastLoss.toFixed(3)} (epoch ${last})`,
     `held-out accuracy ${(acc * 100).toFixed(1)}% on ${nHeld} images (chance ${(100 / classes).toFixed(0)}%)`,
-    `wrote ${path.join(dir, 'model.safetensors')}, config.json, loss.svg`,
+    `wrote ${path.join(dir, 'model.safetensors')}, optimizer.safetensors, config.json, loss.svg`,
   ].join('\n');
+}
+
+interface VisionCheckpoint {
+  readonly config: Record<string, unknown>;
+  readonly weights: Map<string, HostTensor>;
+  readonly optimizerState: HostTensor[];
+  readonly training: { readonly epochs: number; readonly partial?: { readonly batches: number }; readonly losses: readonly number[] };
+}
+
+/** A checkpoint this command wrote for `kind`, to resume. */
+function readVisionCheckpoint(dir: string, kind: string): VisionCheckpoint {
+  const configPath = path.join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new CheckpointError(`${dir} is not a training checkpoint: it has no config.json (write one with tessera train ${kind} --checkpoint ${dir})`);
+  let parsed: { kind?: string; config?: Record<string, unknown>; training?: VisionCheckpoint['training'] };
+  try {
+    parsed = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`${configPath} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (parsed.kind !== kind || !parsed.config || !parsed.training) throw new CheckpointError(`${configPath} is not a checkpoint of tessera train ${kind}${parsed.kind ? ` (it is one of ${parsed.kind})` : ''}`);
+  const optimizer = readSafetensorsFile(path.join(dir, 'optimizer.safetensors')).tensors;
+  return {
+    config: parsed.config,
+    weights: readSafetensorsFile(path.join(dir, 'model.safetensors')).tensors,
+    optimizerState: [...optimizer.keys()].sort().map((k) => optimizer.get(k)!),
+    training: parsed.training,
+  };
 }
