@@ -68,6 +68,6 @@ describe('fusions on every catalog model', () => {
         sessionFused.dispose();
         sessionUnfused.dispose();
       }
-    });
+    }, 60_000);
   }
 });

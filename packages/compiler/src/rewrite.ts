@@ -136,6 +136,8 @@ export interface Rule {
   readonly rewrite: (match: Match, b: RewriteBuilder) => number | readonly number[];
   /** Outputs of named interior nodes that may be read outside the match: the rewrite gives their replacements with `expose`. */
   readonly exposes?: readonly Exposed[];
+  /** Named interior nodes that stay in the graph for their other readers (a transposed weight shared by several products). */
+  readonly keeps?: readonly string[];
   /** Explain mode notes a structural near-match only when it got this many ops deep (0: every candidate root). */
   readonly explainDepth?: number;
 }
@@ -229,9 +231,9 @@ class Matcher {
   }
 
   /** Interior nodes (all matched op nodes but the root and those exposed) must be read only through the pattern. */
-  sharedIntermediate(s: MatchState, root: Node, exposed: ReadonlySet<number>): string | undefined {
+  sharedIntermediate(s: MatchState, root: Node, exposed: ReadonlySet<number>, kept: ReadonlySet<Node>): string | undefined {
     for (const node of new Set(s.matched)) {
-      if (node === root) continue;
+      if (node === root || kept.has(node)) continue;
       for (const o of node.outputs) {
         if (exposed.has(o)) continue;
         const uses = this.uses.get(o) ?? 0;
@@ -276,15 +278,19 @@ export function rewritePass(name: string, rules: readonly Rule[], options: Rewri
     run(graph: Graph, ctx: PassContext): Graph {
       let current = graph;
       const rounds = options.maxRounds ?? 8;
-      for (let round = 0; round < rounds; round++) {
-        // near-matches are reported from the last round only: earlier ones may have matched since
-        const notes: string[] = [];
-        const { graph: next, fired } = rewriteOnce(name, current, rules, { ...ctx, note: (message) => notes.push(message) });
-        current = next;
-        if (!fired) {
-          notes.forEach((n) => ctx.note(n));
-          return current;
+      // a near-match seen again in a later round (its values renumbered) is reported once
+      const seen = new Set<string>();
+      const note = (message: string) => {
+        const key = message.replace(/%\d+/g, '%');
+        if (!seen.has(key)) {
+          seen.add(key);
+          ctx.note(message);
         }
+      };
+      for (let round = 0; round < rounds; round++) {
+        const { graph: next, fired } = rewriteOnce(name, current, rules, { ...ctx, note });
+        current = next;
+        if (!fired) return current;
       }
       ctx.note(`${name}: rules still fired after ${rounds} rounds; stopped (does a rule rewrite to its own pattern?)`);
       return current;
@@ -313,7 +319,8 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
         continue;
       }
       const exposed = new Set((rule.exposes ?? []).flatMap((e) => (s.named.has(e.node) ? [s.named.get(e.node)!.outputs[e.output]!] : [])));
-      const shared = matcher.sharedIntermediate(s, node, exposed) ?? readBeforeRoot(graph, node, exposed, new Set(s.matched));
+      const kept = new Set((rule.keeps ?? []).flatMap((n) => (s.named.has(n) ? [s.named.get(n)!] : [])));
+      const shared = matcher.sharedIntermediate(s, node, exposed, kept) ?? readBeforeRoot(graph, node, exposed, new Set(s.matched));
       if (shared) {
         near(shared);
         continue;
@@ -347,7 +354,7 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
         near(refused);
         continue;
       }
-      for (const n of s.matched) claimed.add(n);
+      for (const n of s.matched) if (!kept.has(n)) claimed.add(n);
       plans.set(node, { rule, match, bindings: s.bindings, named: s.named });
     }
   }

@@ -1,5 +1,8 @@
 /** Helpers for the compiler's tests (not exported from the package). */
-import { evaluateDim, type Graph, type HostTensor, hostTensor, printGraph, seededRandom, sizeOf } from '@tessera/graph-dsl';
+import { evaluateDim, type Graph, type HostTensor, hostTensor, initialWeights, printGraph, seededRandom, sizeOf } from '@tessera/graph-dsl';
+import { compile } from './compile.ts';
+import { fusionCounts } from './fusions/index.ts';
+import { interpret } from './host/interpret.ts';
 
 /** The printed graph without source-line comments: what two graphs must share to be "the same". */
 export function structure(graph: Graph): string {
@@ -29,4 +32,22 @@ export function maxAbsDiff(a: HostTensor, b: HostTensor): number {
   let max = 0;
   for (let i = 0; i < a.data.length; i++) max = Math.max(max, Math.abs(a.data[i]! - b.data[i]!));
   return max;
+}
+
+/**
+ * A traced graph compiled with and without the fusions, both run on the host reference kernels on
+ * the same random inputs and weights: what each fusion test asserts on.
+ */
+export function fusedAndUnfused(graph: Graph, bindings: Readonly<Record<string, number>>, options: { seed?: number; inputs?: Record<string, HostTensor> } = {}) {
+  const fused = compile(graph, { explain: true });
+  const unfused = compile(graph, { fuse: false });
+  const inputs = options.inputs ?? randomInputs(graph, bindings, options.seed ?? 1);
+  const weights = initialWeights(graph, options.seed ?? 1);
+  const [a, b] = [interpret(fused.graph, inputs, { weights }), interpret(unfused.graph, inputs, { weights })];
+  let diff = 0;
+  for (const name of Object.keys(b)) {
+    const [x, y] = [a[name]!.data, b[name]!.data];
+    for (let i = 0; i < y.length; i++) if (!(Number.isNaN(x[i]!) && Number.isNaN(y[i]!))) diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+  }
+  return { graph: fused.graph, counts: fusionCounts(fused.stats), notes: fused.stats.flatMap((s) => s.notes), diff };
 }

@@ -72,8 +72,8 @@ function stepsOf(m: Match): Step[] {
       steps.push({ kind, name: `${kind}${depth}`, fill: m.constant(`fill${depth}`).data[0] as number });
     }
   }
-  // chain(3) names its outermost step 3: innermost first is the reverse
-  return steps.reverse();
+  // chain(3) names its outermost step 3, the step nearest the product 1: this is innermost first
+  return steps;
 }
 
 function tryValue(m: Match, name: string): number | undefined {
@@ -204,8 +204,9 @@ export const attentionRule: Rule = {
   exposes: [{ node: 'softmax', output: 0 }],
   explainDepth: 2,
   check: (m) => {
-    const soft = m.node('softmax').attrs as AttrsOf<'Softmax'>;
-    const rank = m.type('v').shape.length;
+    const softmaxNode = m.node('softmax');
+    const soft = softmaxNode.attrs as AttrsOf<'Softmax'>;
+    const rank = m.graph.types.get(softmaxNode.inputs[0]!)!.shape.length;
     if (soft.axis !== rank - 1 && soft.axis !== -1) return `the softmax is over axis ${soft.axis}, not the keys (the last axis)`;
     if (tryValue(m, 'dropout') !== undefined && (m.node('dropout').attrs as AttrsOf<'Dropout'>).p > 0) return 'dropout on the probabilities in training: left unfused, so that it draws as the model wrote it';
     const steps = stepsOf(m);

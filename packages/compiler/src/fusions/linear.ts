@@ -2,7 +2,9 @@
 import { type AttrsOf, dimsEqual, shapeToString } from '@tessera/graph-dsl';
 import { type Match, op, type Rule, v } from '../rewrite.ts';
 
-const weightT = op('Transpose', v('w')).where((a: AttrsOf<'Transpose'>) => (a.perm.length === 2 && a.perm[0] === 1) || 'not the transpose of a 2-D weight');
+// W^T stays for its other readers: a transposed weight shared by several products (CSE merges
+// them; a tied embedding) is still each one's weight
+const weightT = op('Transpose', v('w')).where((a: AttrsOf<'Transpose'>) => (a.perm.length === 2 && a.perm[0] === 1) || 'not the transpose of a 2-D weight').as('wT');
 const product = op('MatMul', v('x'), weightT);
 
 function weightIs2d(m: Match): string | undefined {
@@ -13,6 +15,7 @@ function weightIs2d(m: Match): string | undefined {
 export const linearRule: Rule = {
   name: 'linear',
   pattern: op('Add', product.as('product'), v('b')),
+  keeps: ['wT'],
   check: (m) => {
     const b = m.type('b').shape;
     const out = m.type('w').shape[0]!;
@@ -28,6 +31,7 @@ export const linearRule: Rule = {
 export const linearNoBiasRule: Rule = {
   name: 'linear-no-bias',
   pattern: product,
+  keeps: ['wT'],
   check: weightIs2d,
   // a product with any other transposed operand (Q K^T) is not worth a note
   explainDepth: 2,

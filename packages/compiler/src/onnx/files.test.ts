@@ -68,7 +68,7 @@ describe('exportOnnxFiles', () => {
     const partial = new Map(weights);
     partial.delete('norm.bias');
     await expect(exportOnnxFiles(graph, { weights: partial, path: path.join(dir, 'model.onnx'), externalData: true })).rejects.toThrow(/norm\.bias/);
-    await expect(exportOnnxFiles(graph, { weights, path: path.join(dir, 'missing', 'model.onnx'), externalData: true })).rejects.toThrow(/cannot write .*missing\/model\.onnx\.data: its directory does not exist/);
+    await expect(exportOnnxFiles(graph, { weights, path: path.join(dir, 'missing', 'model.onnx'), externalData: true })).rejects.toThrow(/cannot write .*missing\/model\.onnx: its directory does not exist/);
     expect(readdirSync(dir)).toEqual([]);
   });
 });
