@@ -1,15 +1,4 @@
-/** Timing for benchmarks: warm up, then the median of repeated runs (robust on a shared, noisy machine). */
-export async function medianMs(run: () => Promise<unknown> | unknown, { warmup = 3, repeats = 10 } = {}): Promise<number> {
-  for (let i = 0; i < warmup; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
+export { medianMs } from '../src/timing.ts';
 
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -96,6 +96,8 @@ export interface Match {
   readonly root: Node;
   /** Every matched op node (root first); constants not included. */
   readonly nodes: readonly Node[];
+  /** Whether the match bound this variable or named node (a pattern alternative or optional step may not have). */
+  has(name: string): boolean;
   /** The (old graph) value bound to a variable or named pattern. */
   value(name: string): number;
   type(name: string): TensorType;
@@ -334,6 +336,7 @@ export function rewriteOnce(pass: string, graph: Graph, rules: readonly Rule[], 
         graph,
         root: node,
         nodes: s.matched,
+        has: (n) => s.bindings.has(n) || s.named.has(n),
         value: lookup,
         type: (n) => graph.types.get(lookup(n))!,
         node: (n) => {

@@ -12,6 +12,7 @@ import { type Args, expectOptions, flag, option, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
 import { onnxTarget } from '../onnx-target.ts';
 import { randomInputs } from '../random-inputs.ts';
+import { medianMs } from '../timing.ts';
 
 export const BENCH_USAGE = `  bench MODEL [--config k=v ...] [--weights W.safetensors] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--target T]
               [--no-fuse] [--batch N] [--runs N] [--json]
@@ -31,16 +32,6 @@ function positiveInt(args: Args, name: string, fallback: number): number {
   return n;
 }
 
-async function median(run: () => Promise<unknown>, runs: number): Promise<number> {
-  for (let i = 0; i < WARMUP; i++) await run();
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
-}
 
 export interface BenchResult {
   readonly model: string;
@@ -77,7 +68,7 @@ export async function benchCommand(args: Args, log: (line: string) => void): Pro
     const session = await ort.InferenceSession.create(exportOnnx(model.graph, { weights: model.weights, target }), { graphOptimizationLevel: 'all' });
     const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.shape])]));
     try {
-      ms = await median(() => session.run(feeds), runs);
+      ms = await medianMs(() => session.run(feeds), { warmup: WARMUP, repeats: runs });
     } finally {
       await session.release();
     }
@@ -88,13 +79,13 @@ export async function benchCommand(args: Args, log: (line: string) => void): Pro
     const session = await Session.create(model.graph, { weights: model.weights });
     const tensors = Object.fromEntries(Object.entries(inputs).map(([k, t]: [string, HostTensor]) => [k, tf.tensor(t.data, [...t.shape], t.dtype)]));
     try {
-      ms = await median(async () => {
+      ms = await medianMs(async () => {
         const out = session.runTensors(tensors);
         for (const t of Object.values(out)) {
           await t.data();
           t.dispose();
         }
-      }, runs);
+      }, { warmup: WARMUP, repeats: runs });
     } finally {
       session.dispose();
       Object.values(tensors).forEach((t) => t.dispose());

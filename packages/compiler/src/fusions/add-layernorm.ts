@@ -4,16 +4,9 @@
  * and pre-norm blocks where the next block's norm reads the sum).
  */
 import { dimsEqual, shapeToString, type TensorType } from '@tessera/graph-dsl';
-import { absent, alt, type Match, op, type Rule, v } from '../rewrite.ts';
+import { absent, alt, op, type Rule, v } from '../rewrite.ts';
 
 const same = (a: TensorType, b: TensorType) => a.shape.length === b.shape.length && a.shape.every((d, i) => dimsEqual(d, b.shape[i]!));
-const optionalType = (m: Match, name: string) => {
-  try {
-    return m.value(name);
-  } catch {
-    return null;
-  }
-};
 
 export const addLayerNormRule: Rule = {
   name: 'add-layernorm',
@@ -27,7 +20,7 @@ export const addLayerNormRule: Rule = {
   },
   rewrite: (m, b) => {
     const attrs = m.node('norm').attrs as { axis: number; eps: number };
-    const input = (name: string) => (optionalType(m, name) === null ? null : b.value(name));
+    const input = (name: string) => (m.has(name) ? b.value(name) : null);
     const [normed, sum] = b.ops('AddLayerNorm', [b.value('x'), b.value('residual'), input('weight'), input('bias')], { axis: attrs.axis, eps: attrs.eps });
     if (m.uses(m.value('sum')) > 1) b.expose('sum', sum!);
     return normed!;

@@ -29,14 +29,7 @@ const pattern = op('Reshape', op('Transpose', alt(attention(split4), op('Reshape
 const shapeOf = (m: Match, node: Node, output = 0): readonly Dim[] => m.graph.types.get(node.outputs[output]!)!.shape;
 const same = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
 
-function folded(m: Match): boolean {
-  try {
-    m.node('unfold');
-    return true;
-  } catch {
-    return false;
-  }
-}
+const folded = (m: Match) => m.has('unfold');
 
 /** The head count, or why the split and merge are not the standard ones. */
 function heads(m: Match): number | string {
@@ -64,13 +57,7 @@ function heads(m: Match): number | string {
   return h;
 }
 
-function optionalType(m: Match, name: string): TensorType | undefined {
-  try {
-    return m.type(name);
-  } catch {
-    return undefined;
-  }
-}
+const optionalType = (m: Match, name: string): TensorType | undefined => (m.has(name) ? m.type(name) : undefined);
 
 /** A (B*H, X, S) bias or mask as (B, H, X, S); a shared one (first dim 1, or rank < 3) broadcasts as it is. */
 function unfoldOperand(m: Match, b: RewriteBuilder, name: string, batch: Dim, h: number): number | null {

@@ -9,7 +9,7 @@
  * `where(drop, fill, scores)`: masked fill, d2l's valid lengths, key_padding_mask, attn_mask).
  * The scale may sit on Q or on the scores, as a Mul or a Div.
  */
-import { type AttentionAttrs, type AttrsOf, type Dim, dimsEqual, type HostTensor, mulDims, type Node, opDef, ShapeError, shapeToString, type TensorType } from '@tessera/graph-dsl';
+import { type AttentionAttrs, type AttrsOf, type Dim, dimsEqual, type HostTensor, mulDims, opDef, ShapeError, shapeToString, type TensorType } from '@tessera/graph-dsl';
 import { alt, cst, type Match, op, optional, type Pattern, type RewriteBuilder, type Rule, v } from '../rewrite.ts';
 
 const MAX_STEPS = 3;
@@ -43,14 +43,9 @@ const softmax = op('Softmax', chain(MAX_STEPS, scaled(product, 'scoreScale'))).a
 
 /** The scale a matched Mul/Div contributes (1 when the step is absent). */
 function scaleOf(m: Match, name: string): number {
-  let node: Node;
-  try {
-    node = m.node(name);
-  } catch {
-    return 1;
-  }
+  if (!m.has(name)) return 1;
   const c = m.constant(`${name}_c`).data[0] as number;
-  return node.op === 'Div' ? 1 / c : c;
+  return m.node(name).op === 'Div' ? 1 / c : c;
 }
 
 /** A bias or mask step: `name` is the pattern variable its operand is bound to. */
@@ -60,28 +55,15 @@ type Step = { kind: 'bias'; name: string } | { kind: 'keep' | 'drop'; name: stri
 function stepsOf(m: Match): Step[] {
   const steps: Step[] = [];
   for (let depth = 1; depth <= MAX_STEPS; depth++) {
-    let node: Node;
-    try {
-      node = m.node(`step${depth}`);
-    } catch {
-      continue;
-    }
-    if (node.op === 'Add') steps.push({ kind: 'bias', name: `bias${depth}` });
+    if (!m.has(`step${depth}`)) continue;
+    if (m.node(`step${depth}`).op === 'Add') steps.push({ kind: 'bias', name: `bias${depth}` });
     else {
-      const kind = tryValue(m, `keep${depth}`) !== undefined ? 'keep' : 'drop';
+      const kind = m.has(`keep${depth}`) ? 'keep' : 'drop';
       steps.push({ kind, name: `${kind}${depth}`, fill: m.constant(`fill${depth}`).data[0] as number });
     }
   }
   // chain(3) names its outermost step 3, the step nearest the product 1: this is innermost first
   return steps;
-}
-
-function tryValue(m: Match, name: string): number | undefined {
-  try {
-    return m.value(name);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Why the bias and mask steps do not compose into one Attention, or their single fill value. */
@@ -124,7 +106,7 @@ function permuted(t: TensorType, perm: readonly number[]): TensorType {
  * viewed back. Undefined when there is no view step; a reason when the view is not of that form.
  */
 function viewOf(m: Match): { lead: readonly [Dim, Dim] } | string | undefined {
-  const views = [1, 2, 3].flatMap((d) => (tryValue(m, `view${d}`) === undefined ? [] : [d]));
+  const views = [1, 2, 3].flatMap((d) => (m.has(`view${d}`) ? [d] : []));
   if (views.length === 0) return undefined;
   if (views.length > 1) return 'the scores are viewed in more than one shape';
   const d = views[0]!;
@@ -151,7 +133,7 @@ function operands(m: Match, lead: readonly [Dim, Dim] | undefined) {
   const stepType = (step: Step) => {
     const t = m.type(step.name);
     // the view step's bias is over the view already
-    return step.name.startsWith('bias') && tryValue(m, `view${step.name.slice(4)}`) !== undefined ? t : view(t);
+    return step.name.startsWith('bias') && m.has(`view${step.name.slice(4)}`) ? t : view(t);
   };
   const key = permuted(m.graph.types.get(k.source)!, k.perm);
   return { key: k, keyType: key, types: [view(m.type('q')), view(key), view(m.type('v'))] as const, stepType };
@@ -208,7 +190,7 @@ export const attentionRule: Rule = {
     const soft = softmaxNode.attrs as AttrsOf<'Softmax'>;
     const rank = m.graph.types.get(softmaxNode.inputs[0]!)!.shape.length;
     if (soft.axis !== rank - 1 && soft.axis !== -1) return `the softmax is over axis ${soft.axis}, not the keys (the last axis)`;
-    if (tryValue(m, 'dropout') !== undefined && (m.node('dropout').attrs as AttrsOf<'Dropout'>).p > 0) return 'dropout on the probabilities in training: left unfused, so that it draws as the model wrote it';
+    if (m.has('dropout') && (m.node('dropout').attrs as AttrsOf<'Dropout'>).p > 0) return 'dropout on the probabilities in training: left unfused, so that it draws as the model wrote it';
     const steps = stepsOf(m);
     const composed = composeSteps(steps);
     if (typeof composed === 'string') return composed;

@@ -11,12 +11,8 @@ export const isWindowPerm = (a: AttrsOf<'Transpose'>) => a.perm.join() === '0,1,
 
 /** The roll's shift on (H, W), [0, 0] without a roll, or why the roll is not over the map's two axes. */
 export function shiftOf(m: Match, sign: 1 | -1): readonly [number, number] | string {
-  let roll;
-  try {
-    roll = m.node('roll').attrs as AttrsOf<'Roll'>;
-  } catch {
-    return [0, 0];
-  }
+  if (!m.has('roll')) return [0, 0];
+  const roll = m.node('roll').attrs as AttrsOf<'Roll'>;
   if (roll.axes.join() !== '1,2') return `the roll is over axes [${roll.axes.join(', ')}], not the map's (1, 2)`;
   return [sign * roll.shifts[0]!, sign * roll.shifts[1]!];
 }
