@@ -121,6 +121,19 @@ describe('safetensors', () => {
     });
   }
 
+  it('refuses overlapping tensors, gaps and trailing bytes, as the reference reader does', () => {
+    const floats = (n: number) => [...new Uint8Array(Float32Array.from({ length: n }, (_, i) => i + 1).buffer)];
+    const entries = { a: { dtype: 'F32', shape: [2], bytes: floats(2) }, b: { dtype: 'F32', shape: [2], bytes: floats(2) } };
+    const header = (a: [number, number], b: [number, number]) => JSON.stringify({ a: { dtype: 'F32', shape: [2], data_offsets: a }, b: { dtype: 'F32', shape: [2], data_offsets: b } });
+    expect(() => decodeSafetensors(handMade(entries, header([0, 8], [4, 12])), 'w.safetensors')).toThrow(/w\.safetensors is not a valid safetensors file: tensors 'a' \[0, 8\] and 'b' \[4, 12\] overlap/);
+    expect(() => decodeSafetensors(handMade(entries, header([0, 8], [0, 8])))).toThrow(/overlap/);
+    const withGap = handMade({ ...entries, pad: { dtype: 'U8', shape: [0], bytes: [0, 0, 0, 0] } }, header([0, 8], [12, 20]));
+    expect(() => decodeSafetensors(withGap)).toThrow(/bytes 8 to 12 of the data belong to no tensor \(before 'b'\)/);
+    const trailing = handMade({ ...entries, extra: { dtype: 'U8', shape: [0], bytes: [1, 2, 3] } }, header([0, 8], [8, 16]));
+    expect(() => decodeSafetensors(trailing)).toThrow(/3 bytes follow the last tensor's data \(which ends at 16 of 19\)/);
+    expect(decodeSafetensors(handMade(entries)).tensors.size).toBe(2);
+  });
+
   it('says when a file is missing, empty-named or a directory', () => {
     expect(() => readSafetensorsFile(path.join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: no such file/);
     expect(() => readSafetensorsFile('')).toThrow(/empty path/);

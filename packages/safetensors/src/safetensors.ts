@@ -80,6 +80,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Decod
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const tensors = new Map<string, HostTensor>();
+  const spans: { name: string; begin: number; end: number }[] = [];
   const metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -105,8 +106,20 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Decod
     const count = shape.reduce((a, b) => a * b, 1);
     if (end < begin || end > dataLength) fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes; expected begin <= end <= ${dataLength}`);
     if (end - begin !== count * stored!.size) fail(`tensor '${name}' ${e.dtype}[${shape.join(', ')}] needs ${count * stored!.size} bytes, its data_offsets span ${end - begin}`);
+    spans.push({ name, begin, end });
     tensors.set(name, readTensor(name, stored!, shape, view, dataStart + begin, count, source));
   }
+  // as the reference reader: the tensors tile the data exactly, in offset order (no overlap, no gap, nothing after)
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  let previous: (typeof spans)[number] | undefined;
+  for (const span of spans) {
+    if (span.begin < at) fail(`tensors '${previous!.name}' [${previous!.begin}, ${previous!.end}] and '${span.name}' [${span.begin}, ${span.end}] overlap; each tensor's bytes must be its own`);
+    if (span.begin > at) fail(`bytes ${at} to ${span.begin} of the data belong to no tensor (before '${span.name}'); the tensors must cover the data without gaps`);
+    at = span.end;
+    previous = span;
+  }
+  if (at !== dataLength) fail(`${dataLength - at} bytes follow the last tensor's data (which ends at ${at} of ${dataLength}); the file has trailing bytes`);
   return { tensors, metadata };
 }
 
