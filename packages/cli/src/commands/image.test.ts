@@ -5,7 +5,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.ts';
-import { decodeImage, preprocess, topK } from './image.ts';
+import { centerCropOffset, decodeImage, preprocess, topK } from './image.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-image-'));
 
@@ -46,5 +46,12 @@ describe('tessera run --image', () => {
     const r = topK(new Float32Array([0, 2, 1]), 2);
     expect(r.map((x) => x.index)).toEqual([1, 2]);
     expect(r[0]!.probability).toBeCloseTo(Math.exp(2) / (1 + Math.exp(1) + Math.exp(2)), 6);
+  });
+});
+
+describe("torchvision's CenterCrop offset", () => {
+  it('rounds half to even, as Python does (values from torchvision 0.14: int(round((size - crop) / 2.0)))', () => {
+    const cases: [number, number, number][] = [[309, 224, 42], [311, 224, 44], [225, 224, 0], [227, 224, 2], [256, 224, 16], [300, 224, 38]];
+    for (const [size, crop, expected] of cases) expect(centerCropOffset(size, crop), `${size} - ${crop}`).toBe(expected);
   });
 });

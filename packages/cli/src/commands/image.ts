@@ -120,8 +120,7 @@ export function preprocess(img: RgbImage, preset: Preset, cropSize: readonly [nu
   }
   const [ch, cw] = cropSize;
   if (ch > h || cw > w) throw new ImageError(`the resized image (${w}x${h}) is smaller than the crop (${cw}x${ch})`);
-  const top = Math.round((h - ch) / 2);
-  const left = Math.round((w - cw) / 2);
+  const [top, left] = [centerCropOffset(h, ch), centerCropOffset(w, cw)];
   const out = hostTensor('float32', [1, 3, ch, cw]);
   for (let y = 0; y < ch; y++) {
     const { start, weights } = rows[top + y]!;
@@ -146,6 +145,17 @@ export function topK(logits: Float32Array, k: number): { index: number; probabil
     .map((e, index) => ({ index, probability: e / sum }))
     .sort((a, b) => b.probability - a.probability)
     .slice(0, k);
+}
+
+/**
+ * torchvision's CenterCrop offset, `int(round((size - crop) / 2.0))`: Python rounds halves to the
+ * even neighbour (a 4:3 photo resized to 309 for Swin-T's 224 crop starts at 42, not 43).
+ */
+export function centerCropOffset(size: number, crop: number): number {
+  const x = (size - crop) / 2;
+  const floor = Math.floor(x);
+  if (x - floor !== 0.5) return Math.round(x);
+  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 export async function imageCommand(args: Args, log: (line: string) => void): Promise<string> {
