@@ -13,7 +13,8 @@ function parseValue(model: string, key: string, text: string, like: ConfigValue,
   const fail = (expected: string): never => {
     throw new ConfigError(`model '${model}': config ${key}=${text} is not valid: expected ${expected}`);
   };
-  if (/^(none|null)$/i.test(text) && (like === null || typeof like === 'number')) return null;
+  // none only where the default is none (kdim, vdim): a size of none would reach the model as null
+  if (/^(none|null)$/i.test(text) && like === null) return null;
   if (choices) return choices.includes(text) ? text : fail(`one of ${choices.join(', ')}`);
   if (typeof like === 'boolean') return /^(true|1)$/i.test(text) ? true : /^(false|0)$/i.test(text) ? false : fail('true or false');
   if (typeof like === 'number' || like === null) {
@@ -45,6 +46,30 @@ export function resolveConfig(model: string, defaults: Config, choices: Choices,
       throw new ConfigError(`model '${model}' has no config key '${key}'; its keys are: ${Object.keys(defaults).join(', ')}`);
     }
     out[key] = typeof value === 'string' ? parseValue(model, key, value, defaults[key]!, choices[key]) : value;
+    checkRange(model, key, out[key]!, defaults[key]!);
   }
   return out;
+}
+
+/** The largest size a config takes: beyond it a model would not fit in memory anyway (embed_dim=1e9). */
+export const MAX_SIZE = 1 << 16;
+
+/**
+ * Every number of a config in its range, before anything is built: probabilities (dropout, ...)
+ * in [0, 1), positive factors (eps, mlp_ratio), and sizes and counts (widths, heads, layers, image
+ * and window sizes, and a batch or length given as a number) whole numbers from 1 to MAX_SIZE.
+ */
+function checkRange(model: string, key: string, value: ConfigValue, like: ConfigValue): void {
+  const fail = (expected: string): never => {
+    throw new ConfigError(`model '${model}': config ${key}=${Array.isArray(value) ? value.join(',') : String(value)} is not valid: expected ${expected}`);
+  };
+  const values = Array.isArray(value) ? value : typeof value === 'number' ? [value] : typeof value === 'string' && typeof like === 'string' && /^[-+\d.eE]+$/.test(value) ? [Number(value)] : [];
+  for (const v of values) {
+    if (!Number.isFinite(v)) fail('a finite number');
+    if (/dropout|prob|smoothing/.test(key)) {
+      if (!(v >= 0 && v < 1)) fail('a probability from 0 up to (not including) 1');
+    } else if (/eps|ratio|scale/.test(key)) {
+      if (!(v > 0)) fail('a number above 0');
+    } else if (!Number.isInteger(v) || v < 1 || v > MAX_SIZE) fail(`a whole number from 1 to ${MAX_SIZE}`);
+  }
 }

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { buildModel } from './catalog.ts';
+
+describe('config values are checked before anything is built', () => {
+  it('refuses sizes that are negative, zero, fractional, none or huge, and probabilities outside [0, 1)', () => {
+    const cases: [string, string[], RegExp][] = [
+      ['torch_multihead_attention', ['num_heads=-4'], /config num_heads=-4 is not valid: expected a whole number from 1 to 65536/],
+      ['torch_multihead_attention', ['embed_dim=1e9'], /config embed_dim=1000000000 is not valid: expected a whole number from 1/],
+      ['torch_multihead_attention', ['num_heads=none'], /config num_heads=none is not valid: expected a number/],
+      ['torch_multihead_attention', ['embed_dim=16', 'num_heads=4', 'batch=-3'], /config batch=-3 is not valid/],
+      ['torch_multihead_attention', ['dropout=1.5'], /config dropout=1.5 is not valid: expected a probability/],
+      ['swin_t', ['window_size=0,0'], /config window_size=0,0 is not valid: expected a whole number from 1/],
+      ['vit_b_16', ['image_size=99999984'], /config image_size=99999984 is not valid/],
+      ['vit_b_16', ['num_layers=2.5'], /config num_layers=2.5 is not valid: expected a whole number/],
+    ];
+    for (const [model, config, message] of cases) expect(() => buildModel(model, config), config.join(' ')).toThrow(message);
+  });
+
+  it('takes values in range, none where the default is none, and a symbolic batch', () => {
+    expect(() => buildModel('torch_multihead_attention', ['embed_dim=16', 'num_heads=4', 'kdim=none', 'dropout=0.1', 'batch=B'])).not.toThrow();
+  });
+});
