@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isUserError, main, version } from './main.ts';
+import { runCli } from './cli-testing.ts';
+import { version } from './main.ts';
 
 const COMMANDS = ['list', 'summary', 'compile', 'export', 'run', 'bench', 'train', 'translate', 'help'];
 const quiet = () => {};
 
-async function cli(...argv: string[]): Promise<{ out?: string; error?: string }> {
-  try {
-    return { out: await main(argv, quiet) };
-  } catch (e) {
-    if (!isUserError(e)) throw e;
-    return { error: e.message };
-  }
-}
+const cli = (...argv: string[]) => runCli(argv, quiet);
 
 describe('usage and version', () => {
   it('every command prints its usage on --help, -h and `tessera help COMMAND`', async () => {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
-import { isUserError, main } from './main.ts';
+import { runCli } from './cli-testing.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-cli-'));
 const at = (name: string) => path.join(dir, name);
@@ -15,14 +15,7 @@ const quiet = () => {};
 const MHA = ['torch_multihead_attention', '--config', 'embed_dim=8', 'num_heads=2', 'batch_first=true'];
 
 /** Runs the CLI in-process; returns its output or the user error it reports (a bug would rethrow). */
-async function cli(...argv: string[]): Promise<{ out?: string; error?: string }> {
-  try {
-    return { out: await main(argv, quiet) };
-  } catch (e) {
-    if (!isUserError(e)) throw e;
-    return { error: e.message };
-  }
-}
+const cli = (...argv: string[]) => runCli(argv, quiet);
 
 beforeAll(() => {
   const { built } = buildModel('torch_multihead_attention', ['embed_dim=8', 'num_heads=2', 'batch_first=true']);

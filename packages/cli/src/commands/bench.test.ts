@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isUserError, main } from '../main.ts';
+import { userErrorOf } from '../cli-testing.ts';
+import { main } from '../main.ts';
 
 const MHA = ['torch_multihead_attention', '--config', 'embed_dim=8', 'num_heads=2', 'batch_first=true'];
 const quiet = () => {};
 
-async function userError(argv: string[]): Promise<string> {
-  try {
-    await main(argv, quiet);
-  } catch (e) {
-    if (isUserError(e)) return e.message;
-    throw e;
-  }
-  throw new Error('no error');
-}
+const userError = userErrorOf;
 
 describe('tessera bench', () => {
   it('prints the median latency as JSON, fused or not, on tfjs and on ONNX Runtime', async () => {

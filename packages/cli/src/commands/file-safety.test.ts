@@ -12,22 +12,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { writeSafetensorsFile } from '@tessera/safetensors';
-import { isUserError, main } from '../main.ts';
+import { userErrorOf } from '../cli-testing.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-file-safety-'));
 const at = (name: string) => path.join(dir, name);
 const MHA = ['torch_multihead_attention', '--config', 'embed_dim=8', 'num_heads=2', 'batch_first=true'];
-const quiet = () => {};
 
-async function refusal(argv: string[]): Promise<string> {
-  try {
-    await main(argv, quiet);
-  } catch (e) {
-    if (isUserError(e)) return e.message;
-    throw e;
-  }
-  throw new Error(`no error for ${argv.join(' ')}`);
-}
+const refusal = userErrorOf;
 
 beforeAll(() => {
   const { built } = buildModel('torch_multihead_attention', ['embed_dim=8', 'num_heads=2', 'batch_first=true']);

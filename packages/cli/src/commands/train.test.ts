@@ -5,20 +5,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkOnnxModel } from '@tessera/compiler/node';
-import { isUserError, main } from '../main.ts';
+import { runCli } from '../cli-testing.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-train-'));
 const lines: string[] = [];
 const log = (l: string) => lines.push(l);
 
-async function cli(...argv: string[]): Promise<{ out?: string; error?: string }> {
-  try {
-    return { out: await main(argv, log) };
-  } catch (e) {
-    if (!isUserError(e)) throw e;
-    return { error: e.message };
-  }
-}
+const cli = (...argv: string[]) => runCli(argv, log);
 
 const TINY = ['--config', 'd_model=16', 'nhead=2', 'num_encoder_layers=1', 'num_decoder_layers=1', 'dim_feedforward=32'];
 
