@@ -36,6 +36,8 @@ export function parseArgs(argv: readonly string[]): Args {
         values.push(value);
       }
     }
+    // an option given twice would silently take the last value: say so instead (--config collects its pairs)
+    if (name !== 'config' && values.length > 1) throw new UsageError(`--${name} is given twice (${values.map((v) => JSON.stringify(v)).join(' and ')}); give it once`);
     options.set(name, values);
   }
   const [command, ...rest] = positional;

@@ -16,6 +16,10 @@ describe('config values are checked before anything is built', () => {
     for (const [model, config, message] of cases) expect(() => buildModel(model, config), config.join(' ')).toThrow(message);
   });
 
+  it('refuses a key given twice, naming both values', () => {
+    expect(() => buildModel('torch_multihead_attention', ['embed_dim=16', 'num_heads=4', 'embed_dim=32'])).toThrow(/config key embed_dim is given twice \(16 and 32\)/);
+  });
+
   it('takes values in range, none where the default is none, and a symbolic batch', () => {
     expect(() => buildModel('torch_multihead_attention', ['embed_dim=16', 'num_heads=4', 'kdim=none', 'dropout=0.1', 'batch=B'])).not.toThrow();
   });

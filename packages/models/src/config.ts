@@ -41,7 +41,10 @@ export function resolveConfig(model: string, defaults: Config, choices: Choices,
       })
     : Object.entries(overrides as Config);
   const out: Record<string, ConfigValue> = { ...defaults };
+  const given = new Map<string, ConfigValue | string>();
   for (const [key, value] of entries) {
+    if (given.has(key)) throw new ConfigError(`model '${model}': config key ${key} is given twice (${String(given.get(key))} and ${String(value)}); give it once`);
+    given.set(key, value);
     if (!Object.hasOwn(defaults, key)) {
       throw new ConfigError(`model '${model}' has no config key '${key}'; its keys are: ${Object.keys(defaults).join(', ')}`);
     }

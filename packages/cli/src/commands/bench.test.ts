@@ -78,3 +78,10 @@ describe('--no-fuse and --target on export and run', () => {
     for (const target of ['onnx23', 'onnxruntime']) expect(maxAbsDiff(a.get('output')!, readSafetensorsFile(at(`${target}.safetensors`)).tensors.get('output')!), target).toBeLessThanOrEqual(1e-5);
   });
 });
+
+describe('a repeated option', () => {
+  it('is refused with both values, not silently the last', async () => {
+    expect(await userErrorOf(['bench', ...MHA, '--batch', '2', '--batch', '3'])).toMatch(/--batch is given twice \("2" and "3"\); give it once/);
+    expect(await userErrorOf(['bench', 'torch_multihead_attention', '--config', 'embed_dim=8', 'num_heads=2', '--config', 'embed_dim=16'])).toMatch(/config key embed_dim is given twice \(8 and 16\)/);
+  });
+});
