@@ -5,7 +5,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { main } from '../main.ts';
-import { centerCropOffset, decodeImage, preprocess, topK } from './image.ts';
+import { centerCropOffset, decodeImage, imageSize, preprocess, topK } from './image.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-image-'));
 
@@ -53,5 +53,21 @@ describe("torchvision's CenterCrop offset", () => {
   it('rounds half to even, as Python does (values from torchvision 0.14: int(round((size - crop) / 2.0)))', () => {
     const cases: [number, number, number][] = [[309, 224, 42], [311, 224, 44], [225, 224, 0], [227, 224, 2], [256, 224, 16], [300, 224, 38]];
     for (const [size, crop, expected] of cases) expect(centerCropOffset(size, crop), `${size} - ${crop}`).toBe(expected);
+  });
+});
+
+describe('images that would not decode well', () => {
+  it('refuses a huge image before decoding it, an image without pixels, and says a PNG is truncated', () => {
+    // a 20000x20000 PNG header: refused by its size, nothing decoded
+    const huge = Buffer.from(gradient(4, 4));
+    huge.writeUInt32BE(20000, 16);
+    huge.writeUInt32BE(20000, 20);
+    expect(() => decodeImage(huge, 'huge.png')).toThrow(/huge\.png is 20000x20000 \(400 megapixels\), above the limit of 50 megapixels; raise it with --max-pixels/);
+    const empty = Buffer.from(gradient(4, 4));
+    empty.writeUInt32BE(0, 16);
+    expect(() => decodeImage(empty, 'empty.png')).toThrow(/empty\.png is a 0x4 PNG: it has no pixels/);
+    const whole = gradient(40, 30);
+    expect(() => decodeImage(whole.subarray(0, whole.length - 40), 'cut.png')).toThrow(/cannot decode cut\.png as PNG: the file is truncated/);
+    expect(imageSize(jpeg.encode({ width: 9, height: 7, data: Buffer.alloc(9 * 7 * 4) }, 90).data)).toEqual({ width: 9, height: 7 });
   });
 });

@@ -27,10 +27,32 @@ export interface RgbImage {
 }
 
 /** PNG or JPEG by their signatures; anything else, or a file the decoder rejects, is an ImageError naming the file. */
-export function decodeImage(bytes: Uint8Array, source: string): RgbImage {
+/** Images above this many pixels are refused before decoding (a 20000x20000 PNG of 1 MB decodes to 1.6 GB); `--max-pixels` raises it. */
+export const MAX_PIXELS = 50_000_000;
+
+/** Width and height from a PNG's IHDR or a JPEG's start-of-frame marker, without decoding; undefined where the header is cut short. */
+export function imageSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes[0] === 0x89) return bytes.length >= 24 ? { width: view.getUint32(16), height: view.getUint32(20) } : undefined;
+  // JPEG: walk the marker segments to a SOFn (C0-CF but C4 DHT, C8 JPG, CC DAC)
+  for (let at = 2; at + 9 < bytes.length; ) {
+    if (bytes[at] !== 0xff) return undefined;
+    const marker = bytes[at + 1]!;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+    at += 2 + view.getUint16(at + 2);
+  }
+  return undefined;
+}
+
+export function decodeImage(bytes: Uint8Array, source: string, maxPixels = MAX_PIXELS): RgbImage {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
   if (!isPng && !isJpeg) throw new ImageError(`cannot decode ${source}: it is neither a PNG nor a JPEG (first bytes ${Array.from(bytes.slice(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  const kind = isPng ? 'PNG' : 'JPEG';
+  const size = imageSize(bytes);
+  if (!size) throw new ImageError(`cannot decode ${source} as ${kind}: the file is cut short before its size`);
+  if (size.width === 0 || size.height === 0) throw new ImageError(`${source} is a ${size.width}x${size.height} ${kind}: it has no pixels`);
+  if (size.width * size.height > maxPixels) throw new ImageError(`${source} is ${size.width}x${size.height} (${(size.width * size.height / 1e6).toFixed(0)} megapixels), above the limit of ${(maxPixels / 1e6).toFixed(0)} megapixels; raise it with --max-pixels if you mean it`);
   try {
     if (isPng) {
       const png = PNG.sync.read(Buffer.from(bytes));
@@ -39,7 +61,10 @@ export function decodeImage(bytes: Uint8Array, source: string): RgbImage {
     const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
     return { width: img.width, height: img.height, data: img.data };
   } catch (e) {
-    throw new ImageError(`cannot decode ${source} as ${isPng ? 'PNG' : 'JPEG'}: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    // pngjs's words for a file that ends early
+    const why = /read requests waitng|unexpected end|not enough data|premature end/i.test(message) ? 'the file is truncated' : message;
+    throw new ImageError(`cannot decode ${source} as ${kind}: ${why}`);
   }
 }
 
@@ -159,7 +184,10 @@ export function centerCropOffset(size: number, crop: number): number {
 }
 
 export async function imageCommand(args: Args, log: (line: string) => void): Promise<string> {
-  expectOptions(args, ['image', 'weights', 'config', 'backend']);
+  expectOptions(args, ['image', 'weights', 'config', 'backend', 'max-pixels']);
+  const maxText = option(args, 'max-pixels');
+  const maxPixels = maxText === undefined ? MAX_PIXELS : Number(maxText);
+  if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) throw new UsageError(`--max-pixels ${maxText}: expected a whole number of pixels`);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera run needs a MODEL (see tessera list)');
   const file = option(args, 'image')!;
@@ -169,7 +197,7 @@ export async function imageCommand(args: Args, log: (line: string) => void): Pro
   } catch (e) {
     throw new ImageError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  const image = decodeImage(bytes, file);
+  const image = decodeImage(bytes, file, maxPixels);
   const model = prepareModel(name, ['batch=1', ...(args.options.get('config') ?? [])], option(args, 'weights'));
   const input = model.graph.inputs[0]!;
   const shape = model.graph.types.get(input.value)!.shape.map((d) => evaluateDim(d, new Map()));
