@@ -1,4 +1,5 @@
 /** Model configs: PyTorch constructor argument names, with typed defaults that also type the parsing of `key=value`. */
+import { toDim } from '@tessera/graph-dsl';
 export type ConfigValue = number | boolean | string | null | readonly number[];
 export type Config = Readonly<Record<string, ConfigValue>>;
 
@@ -50,8 +51,18 @@ export function resolveConfig(model: string, defaults: Config, choices: Choices,
     }
     out[key] = typeof value === 'string' ? parseValue(model, key, value, defaults[key]!, choices[key]) : value;
     checkRange(model, key, out[key]!, defaults[key]!);
+    if (typeof defaults[key] === 'string' && !choices[key]) checkDim(model, key, out[key]!);
   }
   return out;
+}
+
+/** A size given by name (batch=B, tgt_len=T+1) must be a dim the DSL reads: a whole number or a symbol expression. */
+function checkDim(model: string, key: string, value: ConfigValue): void {
+  try {
+    toDim(String(value));
+  } catch (e) {
+    throw new ConfigError(`model '${model}': config ${key}=${String(value)} is not valid: expected a size, a whole number or a symbol like B or T+1 (${(e as Error).message})`);
+  }
 }
 
 /** The largest size a config takes: beyond it a model would not fit in memory anyway (embed_dim=1e9). */
