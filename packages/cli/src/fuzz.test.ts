@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostTensor, seededRandom, trace } from '@tessera/graph-dsl';
+import { type HostTensor, hostTensor, seededRandom, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG } from '@tessera/models';
 import { decodeSafetensors, encodeSafetensors } from '@tessera/safetensors';
 import { PNG } from 'pngjs';
@@ -50,7 +50,7 @@ function survives(what: string, f: () => unknown): void {
 
 describe('fuzzing', () => {
   it('the safetensors reader: 500 mutated files and header edits', () => {
-    const good = encodeSafetensors(new Map([['w', hostTensor('float32', [3, 4], Array.from({ length: 12 }, (_, i) => i))], ['ids', hostTensor('int32', [5], [1, 2, 3, 4, 5])]]), { format: 'pt' });
+    const good = encodeSafetensors(new Map<string, HostTensor>([['w', hostTensor('float32', [3, 4], Array.from({ length: 12 }, (_, i) => i))], ['ids', hostTensor('int32', [5], [1, 2, 3, 4, 5])]]), { format: 'pt' });
     const headerLength = Number(new DataView(good.buffer).getBigUint64(0, true));
     const header = new TextDecoder().decode(good.subarray(8, 8 + headerLength));
     const edits = [(h: string) => h.replace(/F32/, 'F99'), (h: string) => h.replace(/\[3,4\]/, '[4,4]'), (h: string) => h.replace(/\d+\]/, '99999999999]'), (h: string) => h.replace('"shape"', '"shap"'), (h: string) => h.replace(/\[0,48\]/, '[-8,48]'), (h: string) => `${h.slice(0, -2)}`];

@@ -79,6 +79,13 @@ describe('--no-fuse and --target on export and run', () => {
   });
 });
 
+describe('an opset Tessera does not write', () => {
+  it('is a usage error naming the range', async () => {
+    expect(await userErrorOf(['export', ...MHA, '--onnx', '/tmp/never.onnx', '--opset', '99'])).toMatch(/--opset 99: Tessera exports opsets 17 to 23/);
+    expect(await userErrorOf(['export', ...MHA, '--onnx', '/tmp/never.onnx', '--opset', '16'])).toMatch(/--opset 16: Tessera exports opsets 17 to 23/);
+  });
+});
+
 describe('a repeated option', () => {
   it('is refused with both values, not silently the last', async () => {
     expect(await userErrorOf(['bench', ...MHA, '--batch', '2', '--batch', '3'])).toMatch(/--batch is given twice \("2" and "3"\); give it once/);

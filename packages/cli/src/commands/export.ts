@@ -1,5 +1,6 @@
 import { exportOnnxFiles } from '@tessera/compiler/node';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
+import { SUPPORTED_OPSETS } from '@tessera/compiler';
 import { checkOutputs } from '@tessera/graph-dsl/node';
 import { prepareModel } from '../model.ts';
 import { onnxTarget } from '../onnx-target.ts';
@@ -12,7 +13,7 @@ export async function exportCommand(args: Args): Promise<string> {
   const target = onnxTarget(args);
   const opsetText = option(args, 'opset') ?? (target === 'onnx23' ? '23' : '17');
   const opset = Number(opsetText);
-  if (!Number.isInteger(opset) || opset < 17) throw new UsageError(`--opset ${opsetText}: Tessera exports opset 17 or later`);
+  if (!SUPPORTED_OPSETS.includes(opset)) throw new UsageError(`--opset ${opsetText}: Tessera exports opsets ${SUPPORTED_OPSETS[0]} to ${SUPPORTED_OPSETS.at(-1)}`);
   if (target === 'onnx23' && opset < 23) throw new UsageError(`--opset ${opsetText}: --target onnx23 writes opset 23's Attention`);
   checkOutputs({ '--onnx': path, '--onnx (its external data)': `${path}.data` }, { '--weights': option(args, 'weights') });
   const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
