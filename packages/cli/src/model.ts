@@ -16,6 +16,13 @@ export interface PreparedModel {
   readonly weightsSource: string;
 }
 
+/** A command's own `key=value` config with the user's pairs in place of its pairs for the same keys. */
+export function withOverrides(base: readonly string[], overrides: readonly string[]): string[] {
+  const key = (kv: string) => kv.slice(0, kv.indexOf('='));
+  const given = new Set(overrides.map(key));
+  return [...base.filter((kv) => !given.has(key(kv))), ...overrides];
+}
+
 export interface PrepareOptions {
   /** Run the compiler's fusions (on by default; `--no-fuse` turns them off). */
   readonly fuse?: boolean;

@@ -15,6 +15,7 @@ import { fromTf, initBackendInfo, Session, toTf } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
 import { prepareCheckpointDir, untilInterrupted } from '../interrupt.ts';
+import { withOverrides } from '../model.ts';
 import { CheckpointError } from '../seq2seq/checkpoint.ts';
 import { lossCurveSvg } from '../seq2seq/svg.ts';
 import { SHAPES, shapesDataset } from '../vision/shapes.ts';
@@ -55,7 +56,7 @@ export async function trainVisionCommand(args: Args, log: (line: string) => void
 
   const modelName = kind === 'vit' ? 'vit_b_16' : kind;
   if (from && args.options.has('config')) throw new UsageError('--config cannot change the model of a checkpoint being resumed (its config.json says what it is)');
-  const { config, built } = buildModel(modelName, from ? Object.entries(from.config).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`) : [...SMALL[kind]!, `num_classes=${SHAPES.length}`, ...(args.options.get('config') ?? [])]);
+  const { config, built } = buildModel(modelName, from ? Object.entries(from.config).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`) : withOverrides([...SMALL[kind]!, `num_classes=${SHAPES.length}`], args.options.get('config') ?? []));
   if (config.image_size !== 32 && !(Array.isArray(config.image_size) && config.image_size.every((v) => v === 32))) throw new UsageError('the shapes dataset is 32x32: keep image_size=32');
   const classes = config.num_classes as number;
   if (classes !== SHAPES.length) throw new UsageError(`the shapes dataset has ${SHAPES.length} classes: keep num_classes=${SHAPES.length}`);
