@@ -35,16 +35,28 @@ export function materializeInit(init: Init, shape: readonly number[], random: ()
   return t;
 }
 
-/** Initial values of every parameter of a graph, by name, from its initializers and one seed. */
-export function initialWeights(graph: Graph, seed = 0): Map<string, HostTensor> {
+/** A parameter to initialize: its name, shape and initializer. */
+export interface ParamInit {
+  readonly name: string;
+  readonly shape: readonly Dim[];
+  readonly init: Init;
+}
+
+/** Initial values of parameters, in order, by name, from one seeded stream: the same seed and order give the same values. */
+export function initialValues(params: readonly ParamInit[], seed = 0): Map<string, HostTensor> {
   const random = seededRandom(seed);
   const none = new Map<string, number>();
   return new Map(
-    graph.params.map((p) => {
-      const shape = graph.types.get(p.value)!.shape.map((d: Dim) => evaluateDim(d, none));
+    params.map((p) => {
+      const shape = p.shape.map((d) => evaluateDim(d, none));
       const t = materializeInit(p.init, shape, random);
       if (sizeOf(t.shape) !== sizeOf(shape)) throw new Error(`parameter ${p.name}: initial data has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
       return [p.name, t];
     }),
   );
+}
+
+/** Initial values of every parameter of a graph, by name, from its initializers and one seed. */
+export function initialWeights(graph: Graph, seed = 0): Map<string, HostTensor> {
+  return initialValues(graph.params.map((p) => ({ name: p.name, shape: graph.types.get(p.value)!.shape, init: p.init })), seed);
 }

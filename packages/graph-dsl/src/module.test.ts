@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Module, nn, OpError, printGraph, type Tensor, trace } from './index.ts';
+import { initialWeights, Module, nn, OpError, printGraph, type Tensor, trace } from './index.ts';
 
 class Block extends Module {
   readonly fc1 = new nn.Linear(8, 16);
@@ -30,6 +30,33 @@ describe('modules and tracing', () => {
       'layers.0.fc1.weight', 'layers.0.fc1.bias', 'layers.0.fc2.weight', 'layers.0.norm.weight', 'layers.0.norm.bias',
       'layers.1.fc1.weight', 'layers.1.fc1.bias', 'layers.1.fc2.weight', 'layers.1.norm.weight', 'layers.1.norm.bias',
     ]);
+  });
+
+  it('stateDict: the initial weights by state_dict name, as the trace initializes them, without tracing', () => {
+    class Tied extends Module {
+      readonly embed = new nn.Linear(8, 8);
+      readonly head = this.embed; // one parameter under two names, as tied embeddings are
+      readonly block = new Block();
+      forward(x: Tensor<'float32', 3>) {
+        return this.head.forward(this.block.forward(this.embed.forward(x)));
+      }
+    }
+    const model = new Tied();
+    const state = model.stateDict(7);
+    expect([...state.keys()]).toEqual(['embed.weight', 'embed.bias', 'block.fc1.weight', 'block.fc1.bias', 'block.fc2.weight', 'block.norm.weight', 'block.norm.bias']);
+    const traced = initialWeights(trace(model, { x: { dtype: 'float32', shape: ['B', 'T', 8] } }), 7);
+    expect([...traced.keys()]).toEqual([...state.keys()]);
+    for (const [k, t] of state) {
+      expect(t.shape, k).toEqual(traced.get(k)!.shape);
+      expect([...t.data], k).toEqual([...traced.get(k)!.data]);
+    }
+    // PyTorch's initializers: Linear uniform within 1/sqrt(in_features), LayerNorm ones and zeros
+    expect(state.get('block.fc1.weight')!.shape).toEqual([16, 8]);
+    expect(Math.max(...state.get('block.fc1.weight')!.data.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(8));
+    expect(new Set(state.get('block.fc1.weight')!.data).size).toBe(16 * 8);
+    expect([...state.get('block.norm.weight')!.data]).toEqual(Array(8).fill(1));
+    expect([...state.get('block.norm.bias')!.data]).toEqual(Array(8).fill(0));
+    expect([...model.stateDict(8).get('embed.weight')!.data]).not.toEqual([...state.get('embed.weight')!.data]);
   });
 
   it('records a typed graph with symbolic dims, module scopes and source lines', () => {

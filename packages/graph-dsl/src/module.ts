@@ -1,6 +1,7 @@
-import type { DType } from './dtype.ts';
+import type { DType, HostTensor } from './dtype.ts';
 import { type DimLike, toDim } from './dim.ts';
 import { GraphBuilder } from './builder.ts';
+import { initialValues } from './init.ts';
 import type { Graph, NamedValue } from './ir.ts';
 import { Parameter, type Shape, Tensor } from './tensor.ts';
 
@@ -25,6 +26,18 @@ export abstract class Module {
       ...own.map(([k, p]): [string, Parameter] => [prefix + k, p]),
       ...this.namedChildren().flatMap(([k, m]) => m.namedParameters(`${prefix}${k}.`)),
     ];
+  }
+
+  /**
+   * The parameters' initial values by `state_dict` name, as PyTorch's `state_dict()` of a freshly
+   * built module (a seed in place of torch's global generator): the same values as
+   * `initialWeights(trace(this, ...), seed)`, without tracing. A parameter shared by two names is
+   * given once, under its first name, as the traced graph holds it.
+   */
+  stateDict(seed = 0): Map<string, HostTensor> {
+    const seen = new Set<Parameter>();
+    const unique = this.namedParameters().filter(([, p]) => !seen.has(p) && seen.add(p));
+    return initialValues(unique.map(([name, p]) => ({ name, shape: p.shape, init: p.init })), seed);
   }
 
   /** Every module below this one (itself first) with its dotted path. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arange, type Graph, type HostTensor, Module, OPS, type Tensor, trace } from '@tessera/graph-dsl';
+import { arange, type Graph, type HostTensor, initialWeights, Module, OPS, type Tensor, trace } from '@tessera/graph-dsl';
 import { encodeModel, exportOnnx, exportOnnxModel, irVersionFor, ONNX_OPS, onnx } from './index.ts';
 import { maskedSoftmax, mlpBlock, structural, TEST_MODELS } from './test-models.ts';
 import type { OnnxTypes } from './proto.ts';
@@ -102,6 +102,16 @@ describe('exportOnnx', () => {
       const partial = new Map(weights);
       partial.delete('fc1.weight');
       expect(() => exportOnnx(graph, { weights: partial })).toThrow(/1 missing \(fc1\.weight \[16, 8\]\)/);
+    });
+
+    it('without weights, writes the initial weights (seeded as a Session seeds them); empty weights name every missing key', () => {
+      const expected = initialWeights(graph, 0);
+      const initial = decode(exportOnnx(graph, {})).graph.initializer.filter((t) => expected.has(t.name!));
+      expect(initial.map((t) => t.name)).toEqual([...expected.keys()]);
+      for (const t of initial) expect([...new Float32Array(t.rawData!.slice().buffer)], t.name!).toEqual([...expected.get(t.name!)!.data]);
+      expect(Buffer.from(exportOnnx(graph, { seed: 3 })).equals(exportOnnx(graph, { weights: initialWeights(graph, 3) }))).toBe(true);
+      expect(() => exportOnnx(graph, { weights: new Map() })).toThrow(/6 missing \(norm\.weight \[8\], norm\.bias \[8\], fc1\.weight \[16, 8\], fc1\.bias \[16\], fc2\.weight \[8, 16\], and 1 more\)/);
+      expect(() => exportOnnx(graph, { weights: {} as never })).toThrow(/weights must be a Map from state_dict names to tensors, got \[object Object\]/);
     });
 
     it('names a weight of the wrong shape with both shapes', () => {

@@ -1,13 +1,19 @@
 /** Graph -> ONNX ModelProto: parameters as initializers named by their paths, one mapping per op, symbolic dims as dim_param. */
-import { checkWeights, type Dim, dimToString, type Graph, type HostTensor, sourceToString, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { checkWeights, type Dim, dimToString, type Graph, type HostTensor, initialWeights, sourceToString, type TensorType, typeOf, WeightsError } from '@tessera/graph-dsl';
 import { ExportContext, type OnnxTarget, tensorProto } from './context.ts';
 import type { OrtAttentionPolicy } from './ort-attention.ts';
 import { lowerNode } from './ops/index.ts';
 import { irVersionFor, type ModelProto, onnx, onnxDataType, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.ts';
 
 export interface OnnxExportOptions {
-  /** Parameter values by `state_dict` name; every parameter of the graph must be present with its shape. */
-  readonly weights: ReadonlyMap<string, HostTensor>;
+  /**
+   * Parameter values by `state_dict` name; every parameter of the graph must be present with its
+   * shape. Without them, the parameters' initial values from `seed` (as `initialWeights` and a
+   * tfjs Session without weights give them).
+   */
+  readonly weights?: ReadonlyMap<string, HostTensor>;
+  /** Seeds the initial weights when `weights` is not given. Default 0. */
+  readonly seed?: number;
   /** Default-domain opset, 17 to 23: 17 for `portable` and `onnxruntime`, 23 for `onnx23` unless given. */
   readonly opset?: number;
   /** What the model is for (see OnnxTarget); `portable` by default. */
@@ -37,7 +43,10 @@ function valueInfo(name: string, t: TensorType): ValueInfoProto {
 }
 
 /** The parameters' initializers, checked against the graph by the one weights check every runner uses. */
-function parameterInitializers(graph: Graph, weights: ReadonlyMap<string, HostTensor>): TensorProto[] {
+function parameterInitializers(graph: Graph, given: ReadonlyMap<string, HostTensor> | undefined, seed: number): TensorProto[] {
+  // from plain JavaScript a record may come where the Map belongs
+  if (given !== undefined && !(given instanceof Map)) throw new WeightsError(`ONNX export: weights must be a Map from state_dict names to tensors, got ${Object.prototype.toString.call(given)}`);
+  const weights = given ?? initialWeights(graph, seed);
   checkWeights(graph, weights);
   return graph.params.map((p) => tensorProto(p.name, weights.get(p.name)!));
 }
@@ -51,7 +60,7 @@ export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): Model
   const opset = options.opset ?? (target === 'onnx23' ? 23 : DEFAULT_OPSET);
   if (target === 'onnx23' && opset < 23) throw new Error(`ONNX export: the onnx23 target writes opset 23's Attention; opset ${opset} has none`);
   const irVersion = irVersionFor(opset);
-  const params = parameterInitializers(graph, options.weights);
+  const params = parameterInitializers(graph, options.weights, options.seed ?? 0);
   const cx = new ExportContext(graph, opset, target, options.ortAttention);
   graph.nodes.forEach((node, index) => {
     cx.beginNode(node, index);
