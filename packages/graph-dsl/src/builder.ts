@@ -53,13 +53,17 @@ export class GraphBuilder {
     return at && { ...at, scope: this.scopes.at(-1) ?? '' };
   }
 
+  /** An op (or a DSL method) refusing its operands, at the user's line in the current module. */
+  opError(op: string, reason: string, operands: string): OpError {
+    return new OpError(op, reason, operands, this.source());
+  }
+
   apply<N extends OpName>(op: N, inputs: readonly (number | null)[], attrs: AttrsOf<N>): number[] {
     const def = opDef(op);
     const types = inputs.map((i) => (i === null ? undefined : this.typeOf(i)));
-    const source = this.source();
     const operands = () => types.map((t, i) => `${def.inputs[Math.min(i, def.inputs.length - 1)]?.name ?? i}: ${t ? typeToString(t) : '_'}`).join(', ') || '(none)';
     const fail = (reason: string): never => {
-      throw new OpError(op, reason, operands(), source);
+      throw this.opError(op, reason, operands());
     };
     types.forEach((t, i) => {
       const spec = def.inputs[Math.min(i, def.inputs.length - 1)];
@@ -76,6 +80,7 @@ export class GraphBuilder {
       throw e;
     }
     const outputs = outTypes.map((t) => this.newValue(t));
+    const source = this.source();
     this.nodes.push({ op, attrs, inputs, outputs, ...(source ? { source } : {}) } as Node);
     return outputs;
   }

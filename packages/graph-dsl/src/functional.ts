@@ -1,7 +1,8 @@
 /** Functional ops under PyTorch's `torch.nn.functional` names. */
 import type { DType } from './dtype.ts';
 import { type DimLike, toDim } from './dim.ts';
-import { apply, applyMany, axis, constant, type Tensor } from './tensor.ts';
+import type { InterpolateMode } from './ops/index.ts';
+import { apply, applyMany, axis, constant, refuse, type Tensor } from './tensor.ts';
 
 export function linear<R extends number>(x: Tensor<'float32', R>, weight: Tensor<'float32', 2>, bias?: Tensor<'float32', 1>): Tensor<'float32', R> {
   const y = x.matmul(weight.mT) as Tensor<'float32', R>;
@@ -52,6 +53,63 @@ export function conv2d(x: Tensor<'float32', 4>, weight: Tensor<'float32', 4>, bi
     dilations: pair(options.dilation ?? 1),
     groups: options.groups ?? 1,
   });
+}
+
+/**
+ * `F.pad(x, pad, mode='constant', value=0)`: `pad` lists (before, after) counts from the last dim
+ * backwards, as PyTorch's; a negative count crops.
+ */
+export function pad<D extends 'float32' | 'int32', R extends number>(x: Tensor<D, R>, pad: readonly number[], mode: 'constant' = 'constant', value = 0): Tensor<D, R> {
+  const self = { input: x };
+  if (mode !== 'constant') refuse('pad', `mode '${String(mode)}' is not supported (only 'constant')`, self);
+  if (pad.length % 2 !== 0 || pad.length > 2 * x.rank) refuse('pad', `the pad list [${pad.join(', ')}] must hold a (before, after) pair for each of up to ${x.rank} dims`, self);
+  if (!pad.every(Number.isInteger)) refuse('pad', `pad counts must be whole numbers, got [${pad.join(', ')}]`, self);
+  const pairs = x.shape.map((_, i): [number, number] => {
+    const k = x.rank - 1 - i; // F.pad's pair k is for dim -1-k
+    return [pad[2 * k] ?? 0, pad[2 * k + 1] ?? 0];
+  });
+  let cropped: Tensor<D, R> = x;
+  pairs.forEach(([before, after], i) => {
+    if (before >= 0 && after >= 0) return;
+    const n = x.shape[i]!;
+    if (typeof n === 'number' && n + Math.min(before, 0) + Math.min(after, 0) < 0) refuse('pad', `dim ${i} of size ${n} cropped by ${before} and ${after} would have a negative size`, self);
+    cropped = cropped.slice(i, Math.max(0, -before), after < 0 ? after : undefined);
+  });
+  const pads = pairs.map(([b, a]): [number, number] => [Math.max(b, 0), Math.max(a, 0)]);
+  if (pads.every(([b, a]) => b === 0 && a === 0)) return cropped;
+  return apply<'Pad', Tensor<D, R>>(cropped, 'Pad', [cropped], { pads, value });
+}
+
+export interface InterpolateOptions {
+  /** The output's (H, W), or one number for both. */
+  readonly size?: number | readonly [number, number];
+  /** The output is floor(input size * scale_factor); without align_corners coordinates scale by 1/scale_factor, as PyTorch's. */
+  readonly scaleFactor?: number | readonly [number, number];
+  readonly mode: InterpolateMode;
+  /** Default false, as PyTorch's None. */
+  readonly alignCorners?: boolean;
+  /** Coordinates from the sizes (in/out) instead of the given scale_factor. */
+  readonly recomputeScaleFactor?: boolean;
+}
+
+/** `F.interpolate(x, size=, scale_factor=, mode='bilinear' | 'bicubic', align_corners=)` on (N, C, H, W), as PyTorch (bicubic A = -0.75, border clamped). */
+export function interpolate(x: Tensor<'float32', 4>, options: InterpolateOptions): Tensor<'float32', 4> {
+  const self = { input: x };
+  const { size, scaleFactor, mode, alignCorners = false } = options;
+  if ((size === undefined) === (scaleFactor === undefined)) refuse('interpolate', 'give exactly one of size and scaleFactor', self);
+  if (mode !== 'bilinear' && mode !== 'bicubic') refuse('interpolate', `mode '${String(mode)}' is not supported (bilinear or bicubic)`, self);
+  if (x.rank !== 4) refuse('interpolate', `${mode} mode needs a 4-D input (N, C, H, W), got rank ${x.rank}`, self);
+  const two = (v: number | readonly [number, number]): readonly [number, number] => (typeof v === 'number' ? [v, v] : v);
+  let attrs: { size: readonly [number, number]; scales?: readonly [number, number] };
+  if (scaleFactor === undefined) attrs = { size: two(size!) };
+  else {
+    const [h, w] = [x.shape[2], x.shape[3]];
+    if (typeof h !== 'number' || typeof w !== 'number') refuse('interpolate', `scaleFactor needs a concrete input size, got ${String(h)} x ${String(w)}`, self);
+    const scales = two(scaleFactor);
+    const out: [number, number] = [Math.floor(h * scales[0]), Math.floor(w * scales[1])];
+    attrs = options.recomputeScaleFactor || alignCorners ? { size: out } : { size: out, scales };
+  }
+  return apply<'Interpolate', Tensor<'float32', 4>>(x, 'Interpolate', [x], { mode, alignCorners, ...attrs });
 }
 
 /** `torch.cat`. */

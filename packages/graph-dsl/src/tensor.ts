@@ -1,9 +1,9 @@
 import type { DType } from './dtype.ts';
 import { hostTensor } from './dtype.ts';
-import { type Dim, type DimLike, divDims, dimToString, toDim } from './dim.ts';
+import { type Dim, type DimLike, dimsEqual, divDims, dimToString, shapeToString, toDim } from './dim.ts';
 import type { GraphBuilder } from './builder.ts';
-import type { Init } from './ir.ts';
-import { type AttrsOf, numElements, type OpName } from './ops/index.ts';
+import { type Init, typeToString } from './ir.ts';
+import { type AttrsOf, broadcastShapes, numElements, type OpName, ShapeError } from './ops/index.ts';
 
 type Tuple<T, N extends number, A extends T[] = []> = number extends N ? readonly T[] : A['length'] extends N ? readonly [...A] : Tuple<T, N, [...A, T]>;
 /** A shape whose length is the tensor's rank, so that `tsc` catches rank mistakes. */
@@ -128,6 +128,75 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   slice(dim: number, start: number, end?: number, step = 1): Tensor<D, R> {
     return apply<'Slice', Tensor<D, R>>(this, 'Slice', [this], { axis: axis(dim, this.rank), start, ...(end === undefined ? {} : { end }), step });
   }
+  /** PyTorch's `x.select(dim, index)`: one index of a dim, which goes away (`x[:, 2]`). */
+  select(dim: number, index: number): Tensor<D, Dec<R>> {
+    const d = methodAxis('select', this, dim);
+    const n = this.shape[d]!;
+    const outOfRange = typeof n === 'number' && (index < -n || index >= n);
+    if (!Number.isInteger(index) || outOfRange) refuse('select', `index ${index} is out of range for dim ${dim} of size ${dimToString(n)}`, { self: this });
+    const i = index < 0 && typeof n === 'number' ? index + n : index;
+    // a negative index on a symbolic size: x[-1:] is x[n-1:n]
+    const one = this.slice(d, i, i === -1 ? undefined : i + 1);
+    return one.reshape(this.shape.filter((_, j) => j !== d)) as unknown as Tensor<D, Dec<R>>;
+  }
+  /** PyTorch's `x.narrow(dim, start, length)`: `length` entries from `start` (negative counts from the end). */
+  narrow(dim: number, start: number, length: number): Tensor<D, R> {
+    const d = methodAxis('narrow', this, dim);
+    const n = this.shape[d]!;
+    if (!Number.isInteger(start) || !Number.isInteger(length) || length < 0) refuse('narrow', `start ${start} and length ${length} must be whole numbers, length >= 0`, { self: this });
+    if (typeof n === 'number') {
+      const s = start < 0 ? start + n : start;
+      if (s < 0 || s + length > n) refuse('narrow', `start ${start} + length ${length} is outside dim ${dim} of size ${n}`, { self: this });
+      return this.slice(d, s, s + length);
+    }
+    // on a symbolic size a negative start stays relative to the end
+    return this.slice(d, start, start < 0 && start + length === 0 ? undefined : start + length);
+  }
+  /** PyTorch's `x.split(size, dim)`: pieces of `size` along dim (the last may be shorter), or of each size in a list that sums to the dim. */
+  split(splitSize: number | readonly number[], dim = 0): Tensor<D, R>[] {
+    const [d, n] = concreteDim('split', this, dim);
+    const sizes = typeof splitSize === 'number' ? pieceSizes('split', this, n, splitSize) : splitSize;
+    if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((a, b) => a + b, 0) !== n) {
+      refuse('split', `split sizes [${sizes.join(', ')}] must be whole numbers >= 0 that sum to ${n}, the size of dim ${dim}`, { self: this });
+    }
+    let start = 0;
+    return sizes.map((s) => this.slice(d, start, (start += s)));
+  }
+  /** PyTorch's `x.chunk(chunks, dim)`: at most `chunks` pieces of ceil(size / chunks). */
+  chunk(chunks: number, dim = 0): Tensor<D, R>[] {
+    const [d, n] = concreteDim('chunk', this, dim);
+    if (!Number.isInteger(chunks) || chunks <= 0) refuse('chunk', `chunks must be a whole number above 0, got ${chunks}`, { self: this });
+    return this.split(pieceSizes('chunk', this, n, Math.ceil(n / chunks)), d);
+  }
+  /** PyTorch's `x.unbind(dim)`: every index of a dim, each without it. */
+  unbind(dim = 0): Tensor<D, Dec<R>>[] {
+    const [d, n] = concreteDim('unbind', this, dim);
+    return Array.from({ length: n }, (_, i) => this.select(d, i));
+  }
+  /** PyTorch's `x.masked_fill(mask, value)`: `value` where mask is true; the mask broadcasts to x's shape. */
+  maskedFill(mask: Tensor<'bool'>, value: number | Tensor<D>): Tensor<D, R> {
+    const operands = { self: this, mask };
+    if (mask.dtype !== 'bool') refuse('maskedFill', `mask must be bool, got ${mask.dtype as string}`, operands);
+    let shape: readonly Dim[] = [];
+    try {
+      shape = broadcastShapes([this.shape, mask.shape]);
+    } catch (e) {
+      if (e instanceof ShapeError) refuse('maskedFill', e.message, operands);
+      throw e;
+    }
+    if (shape.length !== this.rank || shape.some((s, i) => !dimsEqual(s, this.shape[i]!))) refuse('maskedFill', `mask ${shapeToString(mask.shape)} must broadcast to the shape of self ${shapeToString(this.shape)}`, operands);
+    if (typeof value !== 'number' && value.rank !== 0) refuse('maskedFill', `a tensor value must have 0 dims, got ${shapeToString(value.shape)}`, { ...operands, value });
+    if (typeof value === 'number' && this.dtype === 'int32' && !Number.isInteger(value)) refuse('maskedFill', `an int32 tensor cannot be filled with ${value}`, operands);
+    const fill: Traced = typeof value === 'number' ? constant(this, value, this.dtype) : value;
+    return apply<'Where', Tensor<D, R>>(this, 'Where', [mask, fill, this], {});
+  }
+  /** PyTorch's `x.view(2, -1)` (also `x.view([2, -1])`): a traced graph has no strides, so a view is a reshape. */
+  view<const S extends readonly (DimLike | -1)[]>(...shape: S): Tensor<D, S['length']>;
+  view<const S extends readonly (DimLike | -1)[]>(shape: S): Tensor<D, S['length']>;
+  view(...args: readonly (DimLike | -1)[] | [readonly (DimLike | -1)[]]): Tensor<D, number> {
+    const shape = Array.isArray(args[0]) ? (args[0] as readonly (DimLike | -1)[]) : (args as readonly (DimLike | -1)[]);
+    return this.reshape(shape);
+  }
   /** `x.index_select(dim, index)`, and with a multi-dim index the numpy-style gather. */
   gather<RI extends number>(dim: number, index: Tensor<'int32', RI>): Tensor<D, number> {
     return apply<'Gather', Tensor<D, number>>(this, 'Gather', [this, index], { axis: axis(dim, this.rank) });
@@ -186,6 +255,36 @@ export function axis(dim: number, rank: number): number {
   const a = dim < 0 ? dim + rank : dim;
   if (a < 0 || a >= rank) throw new Error(`dim ${dim} is out of range for a tensor of rank ${rank}`);
   return a;
+}
+
+/**
+ * A method's refusal of its arguments, reported as the ops report theirs (OpError): the method,
+ * the operands' types, what was expected and the user's line.
+ */
+export function refuse(method: string, reason: string, operands: Readonly<Record<string, Tensor>>): never {
+  const listed = Object.entries(operands).map(([name, t]) => `${name}: ${typeToString(t)}`).join(', ');
+  throw Object.values(operands)[0]!.ref().graph.opError(method, reason, listed);
+}
+
+function methodAxis(method: string, x: Tensor, dim: number): number {
+  const a = dim < 0 ? dim + x.rank : dim;
+  if (!Number.isInteger(dim) || a < 0 || a >= x.rank) refuse(method, `dim ${dim} is out of range for rank ${x.rank} (expected ${-x.rank} to ${x.rank - 1})`, { self: x });
+  return a;
+}
+
+/** The axis and its size, which must be a number: how many pieces come out decides the program. */
+function concreteDim(method: string, x: Tensor, dim: number): [number, number] {
+  const a = methodAxis(method, x, dim);
+  const n = x.shape[a]!;
+  if (typeof n !== 'number') refuse(method, `dim ${dim} has the symbolic size ${dimToString(n)}; the number of pieces needs a concrete size`, { self: x });
+  return [a, n];
+}
+
+/** torch's split(int): pieces of `size`, the last shorter; a size of 0 only for an empty dim (one empty piece). */
+function pieceSizes(method: string, x: Tensor, n: number, size: number): number[] {
+  if (!Number.isInteger(size) || size < 0 || (size === 0 && n !== 0)) refuse(method, `split size must be a whole number above 0, got ${size}`, { self: x });
+  if (size === 0) return [0];
+  return Array.from({ length: Math.ceil(n / size) }, (_, k) => Math.min(size, n - k * size));
 }
 
 /** What ops need of an operand: the graph value it stands for. Structural, so any Tensor<D, R> is one. */

@@ -85,4 +85,17 @@ describe('tessera train transformer / tessera translate', () => {
     expect(done.training.partial).toBeUndefined();
     expect(done.training.losses).toHaveLength(done.training.epochs);
   }, 120_000);
+
+  it('refuses, before any step and before making the checkpoint directory, more target steps than the positional encoding has rows', async () => {
+    const ck = path.join(dir, 'too-long');
+    expect((await cli('train', 'transformer', '--checkpoint', ck, '--num-steps', '2000', '--epochs', '1')).error).toMatch(
+      /--num-steps 2000: the positional encoding covers max_len 1000 positions; give at most 1000 steps \(or raise --config max_len\)/,
+    );
+    expect((await cli('train', 'transformer', '--checkpoint', ck, '--num-steps', '40', '--config', 'max_len=32')).error).toMatch(/--num-steps 40: .* covers max_len 32 positions/);
+    expect(existsSync(ck)).toBe(false);
+  });
+
+  it('names every model it trains', async () => {
+    expect((await cli('train', 'resnet', '--checkpoint', dir)).error).toMatch(/trains 'transformer' \(the article's encoder-decoder\), 'vit' or 'swin_t' .*; got 'resnet'/);
+  });
 });

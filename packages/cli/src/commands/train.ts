@@ -38,7 +38,7 @@ function progressBar(write: (s: string) => void, tty: boolean) {
 
 export async function trainCommand(args: Args, log: (line: string) => void, stderr: { write: (s: string) => void; isTTY?: boolean } = process.stderr): Promise<string> {
   expectOptions(args, ['checkpoint', 'epochs', 'lr', 'batch-size', 'num-steps', 'label-smoothing', 'clip-norm', 'seed', 'config', 'resume', 'held-out', 'overwrite']);
-  if (args.positional[0] !== 'transformer') throw new UsageError(`tessera train trains 'transformer' (the article's encoder-decoder); got ${args.positional[0] === undefined ? 'nothing' : `'${args.positional[0]}'`}`);
+  if (args.positional[0] !== 'transformer') throw new UsageError(`tessera train trains 'transformer' (the article's encoder-decoder), 'vit' or 'swin_t' (small ones, on generated shapes); got ${args.positional[0] === undefined ? 'nothing' : `'${args.positional[0]}'`}`);
   const dir = requireOption(args, 'checkpoint', 'DIR (where the model is written)');
   const epochs = numberOption(args, 'epochs', 20, (v) => Number.isInteger(v) && v >= 1, 'a whole number of epochs >= 1');
   const lr = numberOption(args, 'lr', 0.005, (v) => v > 0, 'a learning rate > 0');
@@ -54,11 +54,13 @@ export async function trainCommand(args: Args, log: (line: string) => void, stde
 
   const corpus = numbersCorpus({ heldOut });
   const resume = option(args, 'resume');
-  prepareCheckpointDir(dir, { resuming: resume !== undefined && path.resolve(resume) === path.resolve(dir), overwrite: flag(args, 'overwrite'), marker: FILES.config });
   const from = resume ? loadCheckpoint(resume, (spec) => translatorGraphs(spec).train()) : undefined;
   if (from && args.options.has('config')) throw new UsageError('--config cannot change the model of a checkpoint being resumed (its config.json says what it is)');
   const spec = from?.spec ?? newSpec(corpus.train, args.options.get('config') ?? [], numSteps);
   const m = spec.model;
+  // every target step reads a row of the positional encoding: past its table the first batch would fail deep in a Gather
+  if (spec.numSteps > (m.max_len as number)) throw new UsageError(`--num-steps ${spec.numSteps}: the positional encoding covers max_len ${String(m.max_len)} positions; give at most ${String(m.max_len)} steps (or raise --config max_len)`);
+  prepareCheckpointDir(dir, { resuming: resume !== undefined && path.resolve(resume) === path.resolve(dir), overwrite: flag(args, 'overwrite'), marker: FILES.config });
   log(`${from ? `resuming ${resume} after epoch ${from.training.epochs}${from.optimizerState ? ' with its Adam state' : ' (no optimizer state saved: Adam starts afresh)'}` : 'training a new model'}: d_model ${m.d_model}, ${m.nhead} heads, ${m.num_encoder_layers}+${m.num_decoder_layers} layers, ffn ${m.dim_feedforward}, dropout ${m.dropout}; vocabularies ${spec.srcVocab.length} (en) and ${spec.tgtVocab.length} (fr); ${corpus.train.length} training pairs, ${corpus.heldOut.length} held out; ${spec.numSteps} steps`);
   const bar = progressBar((s) => stderr.write(s), stderr.isTTY === true);
   const total = (from?.training.epochs ?? 0) + epochs;

@@ -31,7 +31,9 @@ const RULES: Record<OpName, CostRule> = {
     const w = typeOf(graph, node.inputs[1]!).shape;
     return mulDims(mulDims(numElements(typeOf(graph, node.outputs[0]!).shape), numElements(w.slice(1))), 2);
   },
-  Dropout: free, Range: free, Constant: free, WindowPartition: free, WindowReverse: free,
+  Dropout: free, Range: free, Constant: free, WindowPartition: free, WindowReverse: free, Pad: free,
+  // a multiply-add per tap: 2 (rows) + 2 (columns) for bilinear, 4 + 4 for bicubic
+  Interpolate: (node, graph) => perElement((node as NodeOf<'Interpolate'>).attrs.mode === 'bilinear' ? 8 : 16)(node, graph),
   // erf, and four elementwise steps around it
   Gelu: perElement(5),
   Linear: (node, graph) => {

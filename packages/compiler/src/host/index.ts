@@ -1,6 +1,7 @@
 import type { AttrsOf, HostTensor, OpName } from '@tessera/graph-dsl';
 import * as fused from './attention.ts';
 import * as elementwise from './elementwise.ts';
+import * as interpolate from './interpolate.ts';
 import * as math from './math.ts';
 import * as shape from './shape.ts';
 import * as windows from './windows.ts';
@@ -16,7 +17,7 @@ export type HostKernel<N extends OpName = OpName> = (inputs: readonly (HostTenso
  * host interpreter uses to check that passes keep the numbers. Clear, double-precision loops,
  * not fast ones. Dropout has none: it is impure, never folded.
  */
-export const HOST_KERNELS: { readonly [N in OpName]?: HostKernel<N> } = { ...elementwise, ...math, ...shape, ...fused, ...windows };
+export const HOST_KERNELS: { readonly [N in OpName]?: HostKernel<N> } = { ...elementwise, ...math, ...shape, ...fused, ...windows, ...interpolate };
 
 export function hasHostKernel(op: OpName): boolean {
   return Object.hasOwn(HOST_KERNELS, op);

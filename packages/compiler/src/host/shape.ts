@@ -1,4 +1,4 @@
-import { type Dim, type HostTensor, hostTensor, sizeOf, sliceRange, type SliceAttrs } from '@tessera/graph-dsl';
+import { type Dim, type HostTensor, hostTensor, type PadAttrs, sizeOf, sliceRange, type SliceAttrs } from '@tessera/graph-dsl';
 import { broadcastIndex, concrete, normAxis, strides, take } from './util.ts';
 
 type In = readonly (HostTensor | null)[];
@@ -113,4 +113,21 @@ export function Range(_: In, { start, end, step, dtype }: { start: number; end: 
 
 export function Constant(_: In, { value }: { value: HostTensor }): HostTensor[] {
   return [value];
+}
+
+/** Constant padding: the output starts as `value`, and x is copied in at the offsets of the `before` counts. */
+export function Pad([x]: In, { pads, value }: PadAttrs): HostTensor[] {
+  const shape = x!.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
+  const out = hostTensor(x!.dtype, shape);
+  out.data.fill(value);
+  const outStrides = strides(shape);
+  const counter = new Array<number>(x!.shape.length).fill(0);
+  for (let k = 0; k < x!.data.length; k++) {
+    out.data[counter.reduce((s, v, a) => s + (v + pads[a]![0]) * outStrides[a]!, 0)] = x!.data[k]!;
+    for (let a = counter.length - 1; a >= 0; a--) {
+      if (++counter[a]! < x!.shape[a]!) break;
+      counter[a] = 0;
+    }
+  }
+  return [out];
 }

@@ -2,14 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { hostTensor } from '@tessera/graph-dsl';
 import { exportOnnx } from './index.ts';
 import { structural } from './test-models.ts';
-import { checkOnnx, forEachIndex, maxAbsDiff, randomTensor, randomWeights, runOnnx, strides } from './test-support.ts';
-
-/** A reference tensor: `f` gives the value at each index of `shape`. */
-function build(shape: readonly number[], f: (index: number[]) => number): { shape: number[]; data: Float64Array } {
-  const data = new Float64Array(shape.reduce((a, b) => a * b, 1));
-  forEachIndex(shape, (index, flat) => (data[flat] = f(index)));
-  return { shape: [...shape], data };
-}
+import { build, checkOnnx, maxAbsDiff, randomTensor, randomWeights, runOnnx, strides } from './test-support.ts';
 
 const mod = (a: number, n: number) => ((a % n) + n) % n;
 

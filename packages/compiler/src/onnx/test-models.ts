@@ -129,4 +129,31 @@ export function windowBlock(): Graph {
   return compile(traced).graph;
 }
 
-export const TEST_MODELS = { mlpBlock, maskedSoftmax, convNet, structural, elementwise, windowBlock } as const;
+/** PyTorch's tensor methods that compose Slice, Reshape and Where, and the two ops F.pad and F.interpolate add. */
+export class TensorMethods extends Module {
+  forward(x: Tensor<'float32', 3>, image: Tensor<'float32', 4>) {
+    const chunks = x.chunk(4, 1);
+    const [first, rest] = x.split([1, 5], 1);
+    return {
+      chunkLast: chunks[chunks.length - 1]!,
+      splitFirst: first!,
+      splitRest: rest!,
+      unbound: x.unbind(2)[3]!,
+      selected: x.select(1, -1),
+      narrowed: x.narrow(1, 2, 3),
+      filled: x.maskedFill(x.gt(0.5), -1),
+      viewed: x.view('B', 3, 8),
+      padded: F.pad(x, [1, 2, -1, 0]),
+      intPadded: F.pad(x.mul(4).to('int32'), [0, 0, 0, 0, 1, 0], 'constant', 7),
+      bilinear: F.interpolate(image, { size: [8, 3], mode: 'bilinear' }),
+      bicubic: F.interpolate(image, { scaleFactor: 1.5, mode: 'bicubic' }),
+      bicubicCorners: F.interpolate(image, { size: [3, 9], mode: 'bicubic', alignCorners: true }),
+    };
+  }
+}
+
+export function tensorMethods(): Graph {
+  return trace(new TensorMethods(), { x: { dtype: 'float32', shape: ['B', 6, 4] }, image: { dtype: 'float32', shape: ['N', 2, 5, 7] } });
+}
+
+export const TEST_MODELS = { mlpBlock, maskedSoftmax, convNet, structural, elementwise, windowBlock, tensorMethods } as const;

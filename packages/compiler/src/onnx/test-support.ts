@@ -78,6 +78,13 @@ export function forEachIndex(shape: readonly number[], f: (index: number[], flat
   }
 }
 
+/** A reference tensor: `f` gives the value at each index of `shape`. */
+export function build(shape: readonly number[], f: (index: number[]) => number): { shape: number[]; data: Float64Array } {
+  const data = new Float64Array(shape.reduce((a, b) => a * b, 1));
+  forEachIndex(shape, (index, flat) => (data[flat] = f(index)));
+  return { shape: [...shape], data };
+}
+
 /** erf by its Taylor series (|x| < 4, error ~1e-9 in doubles); past 4 it is +-1 within 2e-8. */
 export function erf(x: number): number {
   if (Math.abs(x) >= 4) return Math.sign(x);

@@ -1,7 +1,7 @@
 /** The vision chapter (article section 4): ViT and Swin, matching torchvision. */
 import { type Config, ConfigError } from '../config.ts';
 import { type CatalogEntry, dim, f32, num } from '../entry.ts';
-import { SWIN_CONFIGS, SwinTransformer } from './swin.ts';
+import { checkImageSize, SWIN_CONFIGS, SwinTransformer } from './swin.ts';
 import { VIT_CONFIGS, VisionTransformer } from './vit.ts';
 
 function vitEntry(name: keyof typeof VIT_CONFIGS): CatalogEntry {
@@ -24,11 +24,12 @@ function vitEntry(name: keyof typeof VIT_CONFIGS): CatalogEntry {
   };
 }
 
+/** A size of two dims, given as (h, w) or one number for both (`patch_size=4`, `image_size=32,48`). */
 const pair = (c: Config, k: string): [number, number] => {
   const v = c[k];
-  const list = typeof v === 'number' ? [v, v] : (v as readonly number[]);
-  if (!Array.isArray(list) || list.length !== 2) throw new ConfigError(`${k} takes two numbers (h,w) or one, got ${String(v)}`);
-  return [list[0]!, list[1]!];
+  const list = typeof v === 'number' ? [v] : (v as readonly number[]);
+  if (!Array.isArray(list) || (list.length !== 1 && list.length !== 2)) throw new ConfigError(`${k} takes two numbers (h,w) or one, got ${String(v)}`);
+  return [list[0]!, list.at(-1)!];
 };
 const list = (c: Config, k: string) => c[k] as readonly number[];
 
@@ -40,17 +41,18 @@ function swinEntry(name: keyof typeof SWIN_CONFIGS): CatalogEntry {
     reference: `torchvision.models.${name}() (SwinTransformer)`,
     defaults: {
       patch_size: [...sizes.patch_size], embed_dim: sizes.embed_dim, depths: [...sizes.depths], num_heads: [...sizes.num_heads], window_size: [...sizes.window_size],
-      mlp_ratio: 4, dropout: 0, attention_dropout: 0, stochastic_depth_prob: sizes.stochastic_depth_prob, num_classes: 1000, image_size: 224, batch: 'B',
+      mlp_ratio: 4, dropout: 0, attention_dropout: 0, stochastic_depth_prob: sizes.stochastic_depth_prob, num_classes: 1000, image_size: [224, 224], batch: 'B',
     },
     choices: {},
     // 56 -> maps 14 and 7, padded to 16 and 8 for window 4: both stages shift
     small: { embed_dim: 16, depths: [2, 2], num_heads: [2, 4], window_size: [4, 4], image_size: 56, num_classes: 10 },
     build: (c: Config) => {
+      const size = pair(c, 'image_size');
+      checkImageSize(size, pair(c, 'patch_size'), pair(c, 'window_size'));
       const model = new SwinTransformer({
         patch_size: pair(c, 'patch_size'), embed_dim: num(c, 'embed_dim'), depths: list(c, 'depths'), num_heads: list(c, 'num_heads'), window_size: pair(c, 'window_size'),
         mlp_ratio: num(c, 'mlp_ratio'), dropout: num(c, 'dropout'), attention_dropout: num(c, 'attention_dropout'), stochastic_depth_prob: num(c, 'stochastic_depth_prob'), num_classes: num(c, 'num_classes'),
       });
-      const size = pair(c, 'image_size');
       return { module: model, inputs: { image: f32(dim(c, 'batch'), 3, size[0], size[1]) }, outputs: ['logits'] };
     },
   };

@@ -78,8 +78,11 @@ describe('Swin (torchvision SwinTransformer)', () => {
     const { built } = buildModel('swin_t', { embed_dim: 16, depths: [2, 2], num_heads: [2, 4], window_size: [4, 4], image_size: [37, 45], num_classes: 10 });
     const graph = trace(built.module, built.inputs, built.outputs);
     expect(graph.types.get(graph.outputs[0]!.value)!.shape.map(String)).toEqual(['B', '10']);
-    const small = buildModel('swin_t', ['image_size=2', 'depths=2', 'num_heads=3']);
-    expect(() => trace(small.built.module, small.built.inputs, small.built.outputs)).toThrow(/smaller than one 4x4 patch/);
+    // refused before the model is built
+    expect(() => buildModel('swin_t', ['image_size=2', 'depths=2', 'num_heads=3'])).toThrow(/smaller than one 4x4 patch/);
+    expect(() => buildModel('swin_t', ['image_size=64,32', 'window_size=16,9'])).toThrow(/window_size 16x9 is larger than the first stage's 16x8 feature map/);
+    // a window equal to the first map is torchvision's too (one window, no shift, as stage 2 of the swin_window_covers fixture)
+    expect(() => buildModel('swin_t', ['image_size=64,32', 'window_size=16,8', 'depths=2', 'num_heads=3'])).not.toThrow();
     const f = loadFixture('swin_small');
     expect(() => compileCatalogModel('swin_t', configOf({ ...f.config, window_size: [2, 2] }), f.params)).toThrow(/relative_position_index/);
   });

@@ -96,6 +96,18 @@ export function shiftedWindowMask(padH: number, padW: number, window: readonly [
   return out;
 }
 
+/**
+ * The image holds a patch, and the window fits in the first stage's map: torchvision pads every
+ * map up to the window, so a larger window would attend over mostly padding at a cost (and index
+ * and bias tables) quadratic in the window's area, not the image's. Checked before the model is
+ * built (the tables are built with it) and when it is traced.
+ */
+export function checkImageSize([h, w]: readonly [number, number], [ph, pw]: readonly [number, number], [m0, m1]: readonly [number, number]): void {
+  if (h < ph || w < pw) throw new ConfigError(`SwinTransformer: the image is ${h}x${w}, smaller than one ${ph}x${pw} patch`);
+  const [mh, mw] = [Math.floor(h / ph), Math.floor(w / pw)];
+  if (m0 > mh || m1 > mw) throw new ConfigError(`SwinTransformer: window_size ${m0}x${m1} is larger than the first stage's ${mh}x${mw} feature map (image ${h}x${w} in ${ph}x${pw} patches); give a window of at most ${mh}x${mw}, or a larger image`);
+}
+
 /** W-MSA / SW-MSA: multi-head self-attention inside windows, with the relative position bias. */
 export class ShiftedWindowAttention extends Module {
   readonly qkv: nn.Linear;
@@ -211,6 +223,7 @@ export class SwinTransformer extends Module {
   readonly norm: nn.LayerNorm;
   readonly head: nn.Linear;
   readonly numFeatures: number;
+  readonly windowSize: readonly [number, number];
 
   constructor(config: SwinConfig) {
     super();
@@ -229,6 +242,7 @@ export class SwinTransformer extends Module {
       if (s < depths.length - 1) features.push(new PatchMerging(dim));
     });
     this.features = features;
+    this.windowSize = window;
     this.numFeatures = embed * 2 ** (depths.length - 1);
     this.norm = new nn.LayerNorm(this.numFeatures, 1e-5);
     this.head = new nn.Linear(this.numFeatures, config.num_classes ?? 1000);
@@ -240,7 +254,7 @@ export class SwinTransformer extends Module {
     const [ph, pw] = [(patchEmbed.at(0) as nn.Conv2d).weight.shape[2] as number, (patchEmbed.at(0) as nn.Conv2d).weight.shape[3] as number];
     const [h, w] = [image.shape[2], image.shape[3]];
     if (typeof h !== 'number' || typeof w !== 'number') throw new ConfigError('SwinTransformer: the image size must be concrete (set image_size)');
-    if (h < ph || w < pw) throw new ConfigError(`SwinTransformer: the image is ${h}x${w}, smaller than one ${ph}x${pw} patch`);
+    checkImageSize([h, w], [ph, pw], this.windowSize);
     let x = patchEmbed.forward(image) as Map4; // (B, H/4, W/4, C)
     for (const m of rest) {
       if (m instanceof SwinStage) for (let j = 0; j < m.length; j++) x = (m.at(j) as SwinTransformerBlock).forward(x);

@@ -1,5 +1,6 @@
 import * as fused from './attention.ts';
 import * as elementwise from './elementwise.ts';
+import * as interpolate from './interpolate.ts';
 import * as structural from './structural.ts';
 import * as windows from './windows.ts';
 import type { KernelTable } from './types.ts';
@@ -61,4 +62,6 @@ export const KERNELS: KernelTable = {
   Gelu: fused.Gelu,
   WindowPartition: windows.WindowPartition,
   WindowReverse: windows.WindowReverse,
+  Pad: structural.Pad,
+  Interpolate: interpolate.Interpolate,
 };

@@ -276,6 +276,20 @@ describe('data movement', () => {
   });
 });
 
+describe('padding', () => {
+  it('pads each axis by its (before, after) counts with the value, int32 too; its gradient is the gradient cropped', () => {
+    const r = run('Pad', [f32(iota(6, 1, 1), [2, 3])], { pads: [[1, 0], [0, 2]], value: -1 });
+    expect(r).toEqual({ shape: [3, 5], dtype: 'float32', data: [-1, -1, -1, -1, -1, 1, 2, 3, -1, -1, 4, 5, 6, -1, -1] });
+    expect(run('Pad', [i32([4], [1])], { pads: [[2, 1]], value: 7 })).toEqual({ shape: [4], dtype: 'int32', data: [7, 7, 4, 7] });
+    const grad = tf.tidy(() => {
+      const dy = f32(iota(15), [3, 5]);
+      return tf.grad((x: tf.Tensor) => tf.sum(tf.mul(KERNELS.Pad([x], { pads: [[1, 0], [0, 2]], value: 0 }, EVAL)[0]!, dy)))(f32(iota(6), [2, 3]));
+    });
+    expect(Array.from(grad.dataSync())).toEqual([5, 6, 7, 10, 11, 12]);
+    grad.dispose();
+  });
+});
+
 describe('dropout', () => {
   it('is the identity in eval mode and inverted dropout in training mode', () => {
     const ones = () => tf.ones([1000]);

@@ -196,6 +196,9 @@ export const Dropout: Kernel<'Dropout'> = ([x], { p }, { training, nextSeed }) =
   return [tf.dropout(x!, p, undefined, nextSeed?.())];
 };
 
+/** Constant padding; tf.pad's gradient slices the padding off. */
+export const Pad: Kernel<'Pad'> = ([x], { pads, value }) => [tf.pad(x!, pads.map(([b, a]): [number, number] => [b, a]), value)];
+
 export const Range: Kernel<'Range'> = (_, { start, end, step, dtype }, { bindings }) => [tf.range(start, evaluateDim(end, bindings), step, dtype)];
 
 export const Constant: Kernel<'Constant'> = (_, { value }) => [toTf(value)];

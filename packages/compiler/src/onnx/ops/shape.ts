@@ -1,5 +1,5 @@
-/** Data movement: Reshape, Transpose, Concat, Slice, Gather, Roll, Expand. Target shapes become int64 inputs. */
-import { type Dim, dimsEqual, isSymbolic, sliceRange } from '@tessera/graph-dsl';
+/** Data movement: Reshape, Transpose, Concat, Slice, Gather, Roll, Expand, Pad. Target shapes become int64 inputs. */
+import { type Dim, dimsEqual, hostTensor, isSymbolic, sliceRange } from '@tessera/graph-dsl';
 import { INT64_MAX, INT64_MIN } from '../proto.ts';
 import type { OnnxOpTable } from './types.ts';
 
@@ -93,5 +93,12 @@ export const shapeOps = {
       if (isSymbolic(d) && i >= offset && dimsEqual(x.shape[i - offset]!, d)) overrides.set(i, 1);
     });
     cx.emit('Expand', [cx.input(node, 0), cx.shape(target, overrides)], {}, cx.output(node));
+  },
+
+  /** ONNX's pads are all the begins, then all the ends; the constant has the input's type. */
+  Pad: (node, cx) => {
+    const { pads, value } = node.attrs;
+    const fill = cx.constant(hostTensor(cx.inputType(node, 0).dtype, [], [value]));
+    cx.emit('Pad', [cx.input(node, 0), cx.int64([...pads.map((p) => p[0]), ...pads.map((p) => p[1])]), fill], { mode: 'constant' }, cx.output(node));
   },
 } satisfies Partial<OnnxOpTable>;
