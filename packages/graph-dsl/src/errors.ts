@@ -17,3 +17,8 @@ export class OpError extends Error {
     this.name = 'OpError';
   }
 }
+
+/** A module or model was given arguments it cannot be built from (sizes that do not divide, an unknown choice). */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,14 +1,12 @@
 /** Model configs: PyTorch constructor argument names, with typed defaults that also type the parsing of `key=value`. */
-import { toDim } from '@tessera/graph-dsl';
+import { ConfigError, toDim } from '@tessera/graph-dsl';
 export type ConfigValue = number | boolean | string | null | readonly number[];
 export type Config = Readonly<Record<string, ConfigValue>>;
 
 /** A config key's allowed values, when they are a fixed set. */
 export type Choices = Readonly<Record<string, readonly string[]>>;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 function parseValue(model: string, key: string, text: string, like: ConfigValue, choices?: readonly string[]): ConfigValue {
   const fail = (expected: string): never => {

@@ -1,5 +1,10 @@
-import { F, Module, nn, Parameter, type Tensor, where } from '@tessera/graph-dsl';
-import { ConfigError } from '../config.ts';
+/** `nn.MultiheadAttention`, with torch's parameter names, masks and options. */
+import { ConfigError } from '../errors.ts';
+import * as F from '../functional.ts';
+import { where } from '../functional.ts';
+import { Module } from '../module.ts';
+import { Parameter, type Tensor } from '../tensor.ts';
+import { Linear } from './layers.ts';
 
 export interface MultiheadAttentionOptions {
   readonly dropout?: number;
@@ -41,7 +46,7 @@ export class MultiheadAttention extends Module {
   readonly k_proj_weight: Parameter<2> | undefined;
   readonly v_proj_weight: Parameter<2> | undefined;
   readonly in_proj_bias: Parameter<1> | undefined;
-  readonly out_proj: nn.Linear;
+  readonly out_proj: Linear;
   readonly headDim: number;
   readonly kdim: number;
   readonly vdim: number;
@@ -50,6 +55,9 @@ export class MultiheadAttention extends Module {
 
   constructor(readonly embedDim: number, readonly numHeads: number, options: MultiheadAttentionOptions = {}) {
     super();
+    for (const [k, v] of [['embed_dim', embedDim], ['num_heads', numHeads]] as const) {
+      if (!(Number.isInteger(v) && v > 0)) throw new ConfigError(`MultiheadAttention: ${k} must be a whole number above 0, got ${v}`);
+    }
     if (embedDim % numHeads !== 0) throw new ConfigError(`MultiheadAttention: embed_dim (${embedDim}) must be divisible by num_heads (${numHeads})`);
     this.headDim = embedDim / numHeads;
     this.kdim = options.kdim ?? embedDim;
@@ -63,7 +71,7 @@ export class MultiheadAttention extends Module {
     this.v_proj_weight = packed ? undefined : new Parameter([embedDim, this.vdim], xavierUniform(embedDim, this.vdim));
     const bias = options.bias ?? true;
     this.in_proj_bias = bias ? new Parameter([3 * embedDim], { kind: 'constant', value: 0 }) : undefined;
-    this.out_proj = new nn.Linear(embedDim, embedDim, bias);
+    this.out_proj = new Linear(embedDim, embedDim, bias);
   }
 
   forward(query: Tensor<'float32', 3>, key: Tensor<'float32', 3>, value: Tensor<'float32', 3>, call: MultiheadAttentionCall = {}): MultiheadAttentionResult {

@@ -1,4 +1,4 @@
-import type { DimLike, InputSpec, Module, Tensor } from '@tessera/graph-dsl';
+import { type DimLike, type InputSpec, type Module, nn, type Tensor } from '@tessera/graph-dsl';
 import { Adapter, type BuiltModel, type CatalogEntry, dim, f32, num, validLensInput } from '../entry.ts';
 import { type Config, ConfigError } from '../config.ts';
 import { AdditiveAttention } from './additive-attention.ts';
@@ -6,7 +6,6 @@ import { DotProductAttention } from './dot-product-attention.ts';
 import { maskedSoftmax } from './masked-softmax.ts';
 import { MultiHeadAttention } from './multihead-attention.ts';
 import { NadarayaWatson, NWKernelRegression } from './nadaraya-watson.ts';
-import { MultiheadAttention } from './torch-multihead-attention.ts';
 
 /** The attention chapter (article sections 1 and 3). */
 const VALID_LENS = ['none', '1d', '2d'] as const;
@@ -98,7 +97,7 @@ export const ATTENTION_MODELS: readonly CatalogEntry[] = [
       const H = num(c, 'num_heads');
       const kdim = (c.kdim as number | null) ?? E;
       const vdim = (c.vdim as number | null) ?? E;
-      const mha = new MultiheadAttention(E, H, { dropout: num(c, 'dropout'), bias: c.bias as boolean, kdim, vdim, batch_first: c.batch_first as boolean });
+      const mha = new nn.MultiheadAttention(E, H, { dropout: num(c, 'dropout'), bias: c.bias as boolean, kdim, vdim, batch_first: c.batch_first as boolean });
       const [B, L] = [dim(c, 'batch'), dim(c, 'tgt_len')];
       const S = c.self_attention ? L : dim(c, 'src_len');
       const seq = (n: DimLike, d: number) => (c.batch_first ? f32(B, n, d) : f32(n, B, d));

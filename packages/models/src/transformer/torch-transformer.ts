@@ -1,6 +1,5 @@
 import { arange, Module, nn, type Tensor, where } from '@tessera/graph-dsl';
 import { ConfigError } from '../config.ts';
-import { MultiheadAttention } from '../attention/torch-multihead-attention.ts';
 
 /** torch.nn.Transformer's constructor arguments (post-norm, ReLU, batch_first). */
 export interface TorchTransformerOptions {
@@ -15,71 +14,8 @@ export interface TorchTransformerOptions {
 
 type Mask = Tensor<'bool' | 'float32', 2>;
 
-/** `nn.TransformerEncoderLayer` (norm_first=False, ReLU): x = norm1(x + SA(x)); x = norm2(x + FF(x)). */
-export class TorchEncoderLayer extends Module {
-  readonly self_attn: MultiheadAttention;
-  readonly linear1: nn.Linear;
-  readonly dropout: nn.Dropout;
-  readonly linear2: nn.Linear;
-  readonly norm1: nn.LayerNorm;
-  readonly norm2: nn.LayerNorm;
-  readonly dropout1: nn.Dropout;
-  readonly dropout2: nn.Dropout;
-  constructor(o: TorchTransformerOptions) {
-    super();
-    this.self_attn = new MultiheadAttention(o.d_model, o.nhead, { dropout: o.dropout, batch_first: true });
-    this.linear1 = new nn.Linear(o.d_model, o.dim_feedforward);
-    this.dropout = new nn.Dropout(o.dropout);
-    this.linear2 = new nn.Linear(o.dim_feedforward, o.d_model);
-    this.norm1 = new nn.LayerNorm(o.d_model);
-    this.norm2 = new nn.LayerNorm(o.d_model);
-    this.dropout1 = new nn.Dropout(o.dropout);
-    this.dropout2 = new nn.Dropout(o.dropout);
-  }
-  forward(x: Tensor<'float32', 3>, srcMask?: Mask, srcKeyPaddingMask?: Tensor<'bool', 2>): Tensor<'float32', 3> {
-    const sa = this.self_attn.forward(x, x, x, { ...(srcMask ? { attnMask: srcMask } : {}), ...(srcKeyPaddingMask ? { keyPaddingMask: srcKeyPaddingMask } : {}), needWeights: false }).output;
-    x = this.norm1.forward(x.add(this.dropout1.forward(sa)) as Tensor<'float32', 3>);
-    const ff = this.linear2.forward(this.dropout.forward(this.linear1.forward(x).relu()));
-    return this.norm2.forward(x.add(this.dropout2.forward(ff)) as Tensor<'float32', 3>);
-  }
-}
-
-/** `nn.TransformerDecoderLayer` (norm_first=False, ReLU): self-attention, cross-attention over memory, FF, each + residual and norm. */
-export class TorchDecoderLayer extends Module {
-  readonly self_attn: MultiheadAttention;
-  readonly multihead_attn: MultiheadAttention;
-  readonly linear1: nn.Linear;
-  readonly dropout: nn.Dropout;
-  readonly linear2: nn.Linear;
-  readonly norm1: nn.LayerNorm;
-  readonly norm2: nn.LayerNorm;
-  readonly norm3: nn.LayerNorm;
-  readonly dropout1: nn.Dropout;
-  readonly dropout2: nn.Dropout;
-  readonly dropout3: nn.Dropout;
-  constructor(o: TorchTransformerOptions) {
-    super();
-    this.self_attn = new MultiheadAttention(o.d_model, o.nhead, { dropout: o.dropout, batch_first: true });
-    this.multihead_attn = new MultiheadAttention(o.d_model, o.nhead, { dropout: o.dropout, batch_first: true });
-    this.linear1 = new nn.Linear(o.d_model, o.dim_feedforward);
-    this.dropout = new nn.Dropout(o.dropout);
-    this.linear2 = new nn.Linear(o.dim_feedforward, o.d_model);
-    this.norm1 = new nn.LayerNorm(o.d_model);
-    this.norm2 = new nn.LayerNorm(o.d_model);
-    this.norm3 = new nn.LayerNorm(o.d_model);
-    this.dropout1 = new nn.Dropout(o.dropout);
-    this.dropout2 = new nn.Dropout(o.dropout);
-    this.dropout3 = new nn.Dropout(o.dropout);
-  }
-  forward(x: Tensor<'float32', 3>, memory: Tensor<'float32', 3>, m: TransformerMasks): Tensor<'float32', 3> {
-    const sa = this.self_attn.forward(x, x, x, { ...(m.tgtMask ? { attnMask: m.tgtMask } : {}), ...(m.tgtKeyPaddingMask ? { keyPaddingMask: m.tgtKeyPaddingMask } : {}), needWeights: false }).output;
-    x = this.norm1.forward(x.add(this.dropout1.forward(sa)) as Tensor<'float32', 3>);
-    const ca = this.multihead_attn.forward(x, memory, memory, { ...(m.memoryMask ? { attnMask: m.memoryMask } : {}), ...(m.memoryKeyPaddingMask ? { keyPaddingMask: m.memoryKeyPaddingMask } : {}), needWeights: false }).output;
-    x = this.norm2.forward(x.add(this.dropout2.forward(ca)) as Tensor<'float32', 3>);
-    const ff = this.linear2.forward(this.dropout.forward(this.linear1.forward(x).relu()));
-    return this.norm3.forward(x.add(this.dropout3.forward(ff)) as Tensor<'float32', 3>);
-  }
-}
+/** torch's layer arguments from the Transformer's: post-norm and ReLU (its defaults); batch-first inside, as TorchTransformer transposes once. */
+const layerOptions = (o: TorchTransformerOptions): nn.TransformerLayerOptions => ({ dim_feedforward: o.dim_feedforward, dropout: o.dropout, batch_first: true });
 
 /** The masks of `nn.Transformer.forward`, with its names: bool true = not allowed; a float mask is added. */
 export interface TransformerMasks {
@@ -91,29 +27,35 @@ export interface TransformerMasks {
   readonly memoryKeyPaddingMask?: Tensor<'bool', 2>;
 }
 
+/** `nn.TransformerEncoder`: the layers in turn, then the final LayerNorm. */
 export class TorchTransformerEncoder extends Module {
-  readonly layers: TorchEncoderLayer[];
+  readonly layers: nn.ModuleList<nn.TransformerEncoderLayer>;
   readonly norm: nn.LayerNorm;
   constructor(o: TorchTransformerOptions) {
     super();
-    this.layers = Array.from({ length: o.num_encoder_layers }, () => new TorchEncoderLayer(o));
+    this.layers = new nn.ModuleList(Array.from({ length: o.num_encoder_layers }, () => new nn.TransformerEncoderLayer(o.d_model, o.nhead, layerOptions(o))));
     this.norm = new nn.LayerNorm(o.d_model);
   }
   forward(src: Tensor<'float32', 3>, mask?: Mask, srcKeyPaddingMask?: Tensor<'bool', 2>): Tensor<'float32', 3> {
-    return this.norm.forward(this.layers.reduce((x, layer) => layer.forward(x, mask, srcKeyPaddingMask), src));
+    let x = src;
+    for (const layer of this.layers) x = layer.forward(x, { srcMask: mask, srcKeyPaddingMask });
+    return this.norm.forward(x);
   }
 }
 
+/** `nn.TransformerDecoder`: the layers in turn over the memory, then the final LayerNorm. */
 export class TorchTransformerDecoder extends Module {
-  readonly layers: TorchDecoderLayer[];
+  readonly layers: nn.ModuleList<nn.TransformerDecoderLayer>;
   readonly norm: nn.LayerNorm;
   constructor(o: TorchTransformerOptions) {
     super();
-    this.layers = Array.from({ length: o.num_decoder_layers }, () => new TorchDecoderLayer(o));
+    this.layers = new nn.ModuleList(Array.from({ length: o.num_decoder_layers }, () => new nn.TransformerDecoderLayer(o.d_model, o.nhead, layerOptions(o))));
     this.norm = new nn.LayerNorm(o.d_model);
   }
   forward(tgt: Tensor<'float32', 3>, memory: Tensor<'float32', 3>, masks: TransformerMasks): Tensor<'float32', 3> {
-    return this.norm.forward(this.layers.reduce((x, layer) => layer.forward(x, memory, masks), tgt));
+    let x = tgt;
+    for (const layer of this.layers) x = layer.forward(x, memory, masks);
+    return this.norm.forward(x);
   }
 }
 

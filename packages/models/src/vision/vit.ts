@@ -5,9 +5,8 @@
  * encoder blocks run, and the head reads the class token.
  */
 import { cat, Module, nn, Parameter, type Tensor } from '@tessera/graph-dsl';
-import { MultiheadAttention } from '../attention/torch-multihead-attention.ts';
 import { ConfigError } from '../config.ts';
-import { MLPBlock, NamedSequential } from './layers.ts';
+import { MLPBlock } from './layers.ts';
 
 export interface ViTConfig {
   readonly image_size: number;
@@ -36,14 +35,14 @@ const layerNorm = (d: number) => new nn.LayerNorm(d, 1e-6);
 /** One pre-norm encoder block: x + MSA(LN(x)), then x + MLP(LN(x)). */
 export class EncoderBlock extends Module {
   readonly ln_1: nn.LayerNorm;
-  readonly self_attention: MultiheadAttention;
+  readonly self_attention: nn.MultiheadAttention;
   readonly dropout: nn.Dropout;
   readonly ln_2: nn.LayerNorm;
   readonly mlp: MLPBlock;
   constructor(numHeads: number, hiddenDim: number, mlpDim: number, dropout: number, attentionDropout: number) {
     super();
     this.ln_1 = layerNorm(hiddenDim);
-    this.self_attention = new MultiheadAttention(hiddenDim, numHeads, { dropout: attentionDropout, batch_first: true });
+    this.self_attention = new nn.MultiheadAttention(hiddenDim, numHeads, { dropout: attentionDropout, batch_first: true });
     this.dropout = new nn.Dropout(dropout);
     this.ln_2 = layerNorm(hiddenDim);
     this.mlp = new MLPBlock(hiddenDim, mlpDim, dropout);
@@ -61,21 +60,20 @@ export class EncoderBlock extends Module {
 export class Encoder extends Module {
   readonly pos_embedding: Parameter<3>;
   readonly dropout: nn.Dropout;
-  readonly layers: NamedSequential<EncoderBlock>;
+  readonly layers: nn.Sequential<EncoderBlock>;
   readonly ln: nn.LayerNorm;
   constructor(seqLength: number, numLayers: number, numHeads: number, hiddenDim: number, mlpDim: number, dropout: number, attentionDropout: number) {
     super();
     this.pos_embedding = new Parameter([1, seqLength, hiddenDim], { kind: 'normal', mean: 0, std: 0.02 });
     this.dropout = new nn.Dropout(dropout);
-    this.layers = new NamedSequential(
+    this.layers = new nn.Sequential(new Map(
       Array.from({ length: numLayers }, (_, i) => [`encoder_layer_${i}`, new EncoderBlock(numHeads, hiddenDim, mlpDim, dropout, attentionDropout)] as const),
-    );
+    ));
     this.ln = layerNorm(hiddenDim);
   }
   forward(input: Tensor<'float32', 3>): Tensor<'float32', 3> {
-    let x = this.dropout.forward(input.add(this.pos_embedding));
-    for (const block of this.layers.layers) x = block.forward(x);
-    return this.ln.forward(x);
+    const x = this.dropout.forward(input.add(this.pos_embedding));
+    return this.ln.forward(this.layers.forward(x) as Tensor<'float32', 3>);
   }
 }
 
