@@ -12,7 +12,7 @@
 import { cat, constant, F, hostTensor, type HostTensor, Module, nn, Parameter, type Tensor } from '@tessera/graph-dsl';
 import { Buffer } from '../buffers.ts';
 import { ConfigError } from '../config.ts';
-import { MLPBlock, Permute, Sequential } from './layers.ts';
+import { MLPBlock, Permute } from './layers.ts';
 
 export interface SwinConfig {
   readonly patch_size: readonly [number, number];
@@ -216,7 +216,7 @@ export class PatchMerging extends Module {
 }
 
 /** A stage: blocks `features.{i}.{j}`, shift 0 on even blocks and M/2 on odd ones. */
-export class SwinStage extends Sequential {}
+export class SwinStage extends nn.Sequential<SwinTransformerBlock> {}
 
 export class SwinTransformer extends Module {
   readonly features: Module[];
@@ -233,7 +233,7 @@ export class SwinTransformer extends Module {
     };
     if (patch.length !== 2 || window.length !== 2) fail('patch_size and window_size take two numbers (h, w)');
     if (depths.length !== heads.length) fail(`depths (${depths.join(', ')}) and num_heads (${heads.join(', ')}) must have one entry per stage`);
-    const features: Module[] = [new Sequential(new nn.Conv2d(3, embed, [patch[0], patch[1]], { stride: [patch[0], patch[1]] }), new Permute([0, 2, 3, 1]), new nn.LayerNorm(embed, 1e-5))];
+    const features: Module[] = [new nn.Sequential(new nn.Conv2d(3, embed, [patch[0], patch[1]], { stride: [patch[0], patch[1]] }), new Permute([0, 2, 3, 1]), new nn.LayerNorm(embed, 1e-5))];
     depths.forEach((depth, s) => {
       const dim = embed * 2 ** s;
       features.push(new SwinStage(...Array.from({ length: depth }, (_, j) => new SwinTransformerBlock(
@@ -250,7 +250,7 @@ export class SwinTransformer extends Module {
 
   /** image (B, 3, H, W) -> logits (B, classes). */
   forward(image: Map4): Tensor<'float32', 2> {
-    const [patchEmbed, ...rest] = this.features as [Sequential, ...Module[]];
+    const [patchEmbed, ...rest] = this.features as [nn.Sequential, ...Module[]];
     const [ph, pw] = [(patchEmbed.at(0) as nn.Conv2d).weight.shape[2] as number, (patchEmbed.at(0) as nn.Conv2d).weight.shape[3] as number];
     const [h, w] = [image.shape[2], image.shape[3]];
     if (typeof h !== 'number' || typeof w !== 'number') throw new ConfigError('SwinTransformer: the image size must be concrete (set image_size)');
