@@ -30,7 +30,7 @@ say(`matmul ${N}x${N}x${N} on tfjs ${backend}: ${matmulMs.toFixed(1)} ms, ${matm
 // The torch-compatible attention.
 const config = ['embed_dim=512', 'num_heads=8', 'batch_first=true', 'batch=8', 'tgt_len=128', 'src_len=128'];
 say(`\ntorch_multihead_attention ${config.join(' ')}: compiling, exporting ...`);
-const model = prepareModel('torch_multihead_attention', config);
+const model = await prepareModel('torch_multihead_attention', config);
 const inputs = randomInputs(model.graph, new Map(), 3);
 const flops = evaluateDim(graphFlops(model.graph), new Map());
 

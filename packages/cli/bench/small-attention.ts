@@ -29,8 +29,8 @@ const [E, H, L] = [64, 4, 16];
 const config = [`embed_dim=${E}`, `num_heads=${H}`, 'batch_first=true', 'need_weights=false', 'self_attention=true'];
 
 say(`\ntorch_multihead_attention ${config.join(' ')}, batch 1, ${L} tokens, on onnxruntime-node:`);
-const fused = prepareModel('torch_multihead_attention', config, undefined, 3);
-const plain = prepareModel('torch_multihead_attention', config, undefined, 3, { fuse: false });
+const fused = await prepareModel('torch_multihead_attention', config, undefined, 3);
+const plain = await prepareModel('torch_multihead_attention', config, undefined, 3, { fuse: false });
 const inputs = randomInputs(fused.graph, new Map([['B', 1], ['L', L]]), 1);
 const feeds = { query: new ort.Tensor('float32', inputs.query!.data, [...inputs.query!.shape]) };
 

@@ -85,9 +85,9 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
     if (r.status !== 0) throw new Error(`${CONVERT}: ${r.stderr}`);
   }
   const t0 = performance.now();
-  const fused = prepareModel(name, [], weightsFile); // batch stays 'B': a dim_param in the ONNX
+  const fused = await prepareModel(name, [], weightsFile); // batch stays 'B': a dim_param in the ONNX
   const compileMs = performance.now() - t0;
-  const plain = prepareModel(name, [], weightsFile, 0, { fuse: false });
+  const plain = await prepareModel(name, [], weightsFile, 0, { fuse: false });
   const flopsPerImage = evaluateDim(graphFlops(fused.graph), new Map([['B', 1]]));
   const random = seededRandom(0);
   const one = hostTensor('float32', [1, 3, 224, 224]);

@@ -16,7 +16,7 @@ describe('every catalog model exports to ONNX that onnx.checker accepts and ONNX
   if (onnxCheckerMissing() && process.env.CI) throw new Error(`onnx.checker is required in CI: ${onnxCheckerMissing()}`);
   for (const { entry, config } of CATALOG_CASES) {
     it(`${entry.name} ${asArgs(config).join(' ')}`, async () => {
-      const model = prepareModel(entry.name, asArgs(config), undefined, 5);
+      const model = await prepareModel(entry.name, asArgs(config), undefined, 5);
       const files = ONNX_TARGETS.map((target) => ({ target, onnx: exportOnnx(model.graph, { weights: model.weights, target }) }));
       for (const { target, onnx } of files) {
         if (target === 'onnx23') continue;

@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import { isUserError, main } from './main.ts';
+import { isModelFile, registerModelHooks } from './model-file.ts';
+
+// a model file's imports resolve through hooks registered before it loads
+if (process.argv.slice(2).some(isModelFile)) await registerModelHooks();
 
 main(process.argv.slice(2)).then(
   (out) => process.stdout.write(`${out}\n`),

@@ -17,7 +17,7 @@ const MODEL = 'torch_multihead_attention';
 const CONFIG = ['embed_dim=64', 'num_heads=4', 'batch_first=true', 'key_padding_mask=bool', 'attn_mask=float'];
 const TOLERANCE = 1e-5;
 
-const model = prepareModel(MODEL, CONFIG);
+const model = await prepareModel(MODEL, CONFIG);
 say(`1. compiled ${MODEL} (${CONFIG.join(' ')}): ${model.traced.nodes.length} nodes traced, ${model.graph.nodes.length} after the passes`);
 say(`   inputs ${model.graph.inputs.map((i) => `${i.name}: ${typeToString(model.graph.types.get(i.value)!)}`).join(', ')}`);
 if (process.argv.includes('--dump')) say(printGraph(model.graph));

@@ -34,7 +34,8 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   help: `  help [COMMAND]                         this text, or one command's usage (also: tessera COMMAND --help)`,
 };
 
-const CONFIG_NOTE = 'Config keys are the PyTorch constructor\'s argument names; weights are read by state_dict name.';
+const CONFIG_NOTE = `MODEL is a catalog name (tessera list) or a model file (./my_model.ts, .js, .mjs: its default export a Module, its export inputs the inputs' dtype and shape).
+Config keys are the PyTorch constructor's argument names; weights are read by state_dict name.`;
 
 const USAGE = `usage: tessera <command>
 ${Object.values(COMMAND_USAGE).join('\n')}
@@ -55,7 +56,7 @@ export function version(): string {
 }
 
 /** Errors that say what the user got wrong; anything else is a bug in Tessera and shows its stack. */
-const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'OpError', 'CompileError', 'SafetensorsError', 'WeightsError', 'InputError', 'BackendError', 'FileError', 'CheckpointError', 'TranslationError', 'ImageError']);
+const USER_ERRORS = new Set(['UsageError', 'ConfigError', 'OpError', 'CompileError', 'SafetensorsError', 'WeightsError', 'InputError', 'BackendError', 'FileError', 'CheckpointError', 'TranslationError', 'ImageError', 'ModelFileError']);
 
 export async function main(argv: readonly string[], log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
   if (argv[0] === '--version' || argv[0] === '-v') return version();
@@ -70,7 +71,7 @@ export async function main(argv: readonly string[], log: (line: string) => void 
       expectOptions(args, ['config', 'weights', 'json']);
       const name = args.positional[0];
       if (!name) throw new UsageError('tessera summary needs a MODEL (see tessera list)');
-      const summary = summarize(prepareModel(name, args.options.get('config') ?? [], args.options.get('weights')?.at(-1)));
+      const summary = summarize(await prepareModel(name, args.options.get('config') ?? [], args.options.get('weights')?.at(-1)));
       return flag(args, 'json') ? JSON.stringify(summary, null, 2) : formatSummary(summary);
     }
     case 'compile':

@@ -1,12 +1,21 @@
+import path from 'node:path';
 import { compile } from '@tessera/compiler';
-import { checkWeights, type Graph, type HostTensor, initialWeights, trace } from '@tessera/graph-dsl';
-import { buildModel, type BuiltModel, type CatalogEntry, type Config, takeBuffers } from '@tessera/models';
+import { checkWeights, type Graph, type HostTensor, type InputSpec, initialWeights, type Module, trace, type Traceable } from '@tessera/graph-dsl';
+import { buildModel, type Config, takeBuffers } from '@tessera/models';
 import { readSafetensorsFile } from '@tessera/safetensors';
+import { isModelFile, loadModelFile, ModelFileError } from './model-file.ts';
 
-export interface PreparedModel {
-  readonly entry: CatalogEntry;
+/** A model built from a catalog name or a model file, before tracing. */
+export interface ModelSource {
+  /** The catalog name or the file as given. */
+  readonly name: string;
   readonly config: Config;
-  readonly built: BuiltModel;
+  readonly module: Module & Traceable;
+  readonly inputs: Readonly<Record<string, InputSpec>>;
+  readonly outputs?: readonly string[];
+}
+
+export interface PreparedModel extends ModelSource {
   /** The traced graph, before any pass. */
   readonly traced: Graph;
   /** The compiled graph (eval mode). */
@@ -23,21 +32,46 @@ export function withOverrides(base: readonly string[], overrides: readonly strin
   return [...base.filter((kv) => !given.has(key(kv))), ...overrides];
 }
 
+/** Builds a catalog model, or loads a model file (a MODEL ending in .ts, .mts, .js or .mjs), with `key=value` config. */
+export async function loadModel(name: string, config: readonly string[]): Promise<ModelSource> {
+  if (isModelFile(name)) return loadModelFile(name, config);
+  const { config: resolved, built } = buildModel(name, config);
+  return { name, config: resolved, ...built };
+}
+
+const USER_CODE_ERRORS = ['TypeError', 'ReferenceError', 'RangeError'];
+/** A stack frame's file, line and column: `at f (file:///a/b.ts:3:7)` or `at /a/b.ts:3:7`. */
+const TOP_FRAME = /(?:file:\/\/)?(\/[^():]+):(\d+):(\d+)\)?$/;
+
+/**
+ * Traces a model. A plain JavaScript error thrown in a model file's own code (calling a method
+ * the DSL lacks, say) is the user's to fix: it becomes a ModelFileError naming their line.
+ */
+export function traceModel(model: ModelSource): Graph {
+  try {
+    return trace(model.module, model.inputs, model.outputs);
+  } catch (e) {
+    const at = e instanceof Error && isModelFile(model.name) && USER_CODE_ERRORS.includes(e.name) ? TOP_FRAME.exec(e.stack?.split('\n')[1] ?? '') : null;
+    if (!at || decodeURIComponent(at[1]!) !== path.resolve(model.name)) throw e;
+    throw new ModelFileError(`${model.name}:${at[2]}:${at[3]}: ${(e as Error).name}: ${(e as Error).message} (while tracing forward)`);
+  }
+}
+
 export interface PrepareOptions {
   /** Run the compiler's fusions (on by default; `--no-fuse` turns them off). */
   readonly fuse?: boolean;
 }
 
-/** Builds a catalog model with `key=value` config, traces and compiles it, and loads or initializes its weights. */
-export function prepareModel(name: string, config: readonly string[], weightsPath?: string, seed = 0, options: PrepareOptions = {}): PreparedModel {
-  const { entry, config: resolved, built } = buildModel(name, config);
-  const traced = trace(built.module, built.inputs, built.outputs);
+/** Builds or loads a model with `key=value` config, traces and compiles it, and loads or initializes its weights. */
+export async function prepareModel(name: string, config: readonly string[], weightsPath?: string, seed = 0, options: PrepareOptions = {}): Promise<PreparedModel> {
+  const model = await loadModel(name, config);
+  const traced = traceModel(model);
   let weights: Map<string, HostTensor>;
   if (weightsPath) {
     // buffers in a PyTorch state_dict (Swin's relative_position_index) are checked against the model's own and taken out
-    weights = takeBuffers(built.module, readSafetensorsFile(weightsPath).tensors, weightsPath);
+    weights = takeBuffers(model.module, readSafetensorsFile(weightsPath).tensors, weightsPath);
     checkWeights(traced, weights, { source: weightsPath });
   } else weights = initialWeights(traced, seed);
   const { graph } = compile(traced, { weights, fuse: options.fuse ?? true });
-  return { entry, config: resolved, built, traced, graph, weights, weightsSource: weightsPath ?? `initial (seed ${seed})` };
+  return { ...model, traced, graph, weights, weightsSource: weightsPath ?? `initial (seed ${seed})` };
 }

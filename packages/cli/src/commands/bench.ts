@@ -53,7 +53,7 @@ export async function benchCommand(args: Args, log: (line: string) => void): Pro
   const runs = positiveInt(args, 'runs', 10);
   const fused = !flag(args, 'no-fuse');
 
-  const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: fused });
+  const model = await prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: fused });
   const symbols = [...new Set(model.graph.inputs.flatMap((i) => model.graph.types.get(i.value)!.shape.flatMap(symbolsOf)))];
   const inputs = randomInputs(model.graph, new Map(symbols.map((s) => [s, s === 'B' ? batch : OTHER_DIMS])), 0);
   log(`timing ${name} (${fused ? 'fused' : 'not fused'}), batch ${batch}, ${WARMUP} warm-up runs and ${runs} timed ...`);

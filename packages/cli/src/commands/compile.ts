@@ -1,21 +1,21 @@
 import { compile, dumpTo, formatFusions, formatStats } from '@tessera/compiler';
-import { printGraph, trace } from '@tessera/graph-dsl';
-import { buildModel } from '@tessera/models';
+import { printGraph } from '@tessera/graph-dsl';
 import { type Args, expectOptions, flag, UsageError } from '../args.ts';
+import { loadModel, traceModel } from '../model.ts';
 
 /**
  * `tessera compile MODEL [--config ...] [--dump] [--explain] [--no-fuse]`: the compiled IR and what
  * each pass did; --dump prints the IR before and after every pass; --explain lists each fusion's
  * count and, for every pattern that almost matched, where and why it was refused.
  */
-export function compileCommand(args: Args): string {
+export async function compileCommand(args: Args): Promise<string> {
   expectOptions(args, ['config', 'dump', 'explain', 'no-fuse']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera compile needs a MODEL (see tessera list)');
-  const { built } = buildModel(name, args.options.get('config') ?? []);
+  const model = await loadModel(name, args.options.get('config') ?? []);
   const lines: string[] = [];
   const explain = flag(args, 'explain');
-  const result = compile(trace(built.module, built.inputs, built.outputs), {
+  const result = compile(traceModel(model), {
     ...(flag(args, 'dump') ? { dump: dumpTo((text) => lines.push(text)) } : {}),
     explain,
     fuse: !flag(args, 'no-fuse'),

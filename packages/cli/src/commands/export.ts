@@ -16,8 +16,8 @@ export async function exportCommand(args: Args): Promise<string> {
   if (!SUPPORTED_OPSETS.includes(opset)) throw new UsageError(`--opset ${opsetText}: Tessera exports opsets ${SUPPORTED_OPSETS[0]} to ${SUPPORTED_OPSETS.at(-1)}`);
   if (target === 'onnx23' && opset < 23) throw new UsageError(`--opset ${opsetText}: --target onnx23 writes opset 23's Attention`);
   checkOutputs({ '--onnx': path, '--onnx (its external data)': `${path}.data` }, { '--weights': option(args, 'weights') });
-  const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
+  const model = await prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
   const written = await exportOnnxFiles(model.graph, { weights: model.weights, path, opset, target, externalData: flag(args, 'external-data') });
   const inputs = model.graph.inputs.map((i) => i.name).join(', ');
-  return `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.entry.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
+  return `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
 }

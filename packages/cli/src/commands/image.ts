@@ -198,7 +198,7 @@ export async function imageCommand(args: Args, log: (line: string) => void): Pro
     throw new ImageError(`cannot read ${file}: ${(e as Error).message}`);
   }
   const image = decodeImage(bytes, file, maxPixels);
-  const model = prepareModel(name, withOverrides(['batch=1'], args.options.get('config') ?? []), option(args, 'weights'));
+  const model = await prepareModel(name, withOverrides(['batch=1'], args.options.get('config') ?? []), option(args, 'weights'));
   const input = model.graph.inputs[0]!;
   const shape = model.graph.types.get(input.value)!.shape.map((d) => evaluateDim(d, new Map()));
   if (shape.length !== 4 || shape[1] !== 3) throw new UsageError(`tessera run --image: model '${name}' does not take an image (its input ${input.name} is [${shape.join(', ')}])`);

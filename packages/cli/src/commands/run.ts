@@ -21,7 +21,8 @@ export async function runCommand(args: Args, log: (line: string) => void): Promi
   if (!BACKENDS.includes(backend)) throw new UsageError(`--backend ${backend}: expected one of ${BACKENDS.join(', ')}`);
 
   checkOutputs({ '--output': outputPath }, { '--inputs': inputsPath, '--weights': option(args, 'weights') });
-  const model = prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
+  const model = await prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
+  if (!option(args, 'weights')) log(`no --weights: ${name} runs on its ${model.weightsSource} weights, not trained ones`);
   const inputs = Object.fromEntries(readSafetensorsFile(inputsPath).tensors);
   bindInputs(model.graph, inputs, inputsPath);
 

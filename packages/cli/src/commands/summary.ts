@@ -32,7 +32,7 @@ export function summarize(model: PreparedModel): Summary {
   const { traced, graph } = model;
   const sizes = new Map([...model.weights].map(([k, t]) => [k, sizeOf(t.shape)]));
   const countUnder = (path: string) => [...sizes].filter(([k]) => path === '' || k.startsWith(`${path}.`)).reduce((a, [, n]) => a + n, 0);
-  const layers = model.built.module.namedModules().map(([path, m]) => ({
+  const layers = model.module.namedModules().map(([path, m]) => ({
     path,
     type: m.constructor.name,
     depth: path === '' ? 0 : path.split('.').filter((p) => !/^\d+$/.test(p)).length,
@@ -42,7 +42,7 @@ export function summarize(model: PreparedModel): Summary {
   const typed = (values: Graph['inputs']) => Object.fromEntries(values.map((v) => [v.name, typeToString(graph.types.get(v.value)!)]));
   const flops: Dim = graphFlops(graph);
   return {
-    model: model.entry.name,
+    model: model.name,
     config: { ...model.config },
     inputs: typed(graph.inputs),
     outputs: typed(graph.outputs),
