@@ -27,10 +27,10 @@ const ATTENTIONS: Record<string, number> = {
   swin_t: 4, swin_s: 4, swin_b: 4,
 };
 /**
- * Of those, how many take their heads packed, (B, n, H*E): all with a head split but Swin's
- * shifted windows, which stay split to add their per-window mask in the (B, nW, H, N, N) view.
+ * Of those, how many take their heads packed, (..., n, H*E): all with a head split (Swin's shifted
+ * windows as (B, nW, n, C), where their per-window mask broadcasts).
  */
-const PACKED: Record<string, number> = { ...ATTENTIONS, dot_product_attention: 0, swin_t: 2, swin_s: 2, swin_b: 2 };
+const PACKED: Record<string, number> = { ...ATTENTIONS, dot_product_attention: 0 };
 
 describe('fusions on every catalog model', () => {
   for (const { entry, config } of CATALOG_CASES) {

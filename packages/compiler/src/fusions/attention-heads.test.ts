@@ -24,6 +24,16 @@ class D2l extends Module {
   }
 }
 
+/** Swin's shifted windows: the heads of (B*nW, n, C) viewed as (B, nW, H, n, E) to add a per-window mask, and back. */
+class Windows extends Module {
+  forward(q: T3, k: T3, v: T3, mask: Tensor<'float32', 5>) {
+    const view = (x: T3) => split4(x).reshape([-1, 2, 2, x.size(1), 3]);
+    const p = view(q).matmul(view(k).mT).mul(0.5).add(mask).softmax(-1);
+    const o = p.matmul(view(v)).reshape([-1, 2, q.size(1), 3]);
+    return o.transpose(1, 2).reshape([-1, q.size(1), 6]);
+  }
+}
+
 /** K's heads taken as strided columns of the width (head h: columns h, h+2, h+4): not the split the rule knows. */
 class Odd extends Module {
   forward(q: T3, k: T3, v: T3) {
@@ -48,6 +58,16 @@ describe('attention-heads fusion', () => {
   it("folds d2l's heads-in-the-batch layout, viewing its (B*H, 1, S) mask as (B, H, 1, S) and the probabilities back", () => {
     const { counts, diff } = fusedAndUnfused(trace(new D2l(), { q: f32([2, 4, 6]), k: f32([2, 5, 6]), v: f32([2, 5, 6]), keep: { dtype: 'bool', shape: [4, 1, 5] } }), {});
     expect([counts.attention, counts['attention-heads']]).toEqual([1, 1]);
+    expect(diff).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("packs Swin's per-window view as two batch dims, (B, nW, n, C), where the window mask still broadcasts", () => {
+    const { graph, counts, diff } = fusedAndUnfused(trace(new Windows(), { q: f32([4, 5, 6]), k: f32([4, 5, 6]), v: f32([4, 5, 6]), mask: f32([1, 2, 1, 5, 5]) }), {});
+    expect([counts.attention, counts['attention-heads']]).toEqual([1, 1]);
+    const attention = graph.nodes.find((n) => n.op === 'Attention')!;
+    expect(attention.attrs).toMatchObject({ numHeads: 2 });
+    expect(graph.types.get(attention.inputs[0]!)!.shape).toEqual([2, 2, 5, 6]);
+    expect(graph.nodes.filter((n) => n.op === 'Transpose')).toHaveLength(0);
     expect(diff).toBeLessThanOrEqual(1e-6);
   });
 

@@ -1,5 +1,5 @@
 /** Attention on the host, written as the unfused ops it stands for: the reference the attention fusion is checked against. */
-import { type AttentionAttrs, type HostTensor, hostTensor } from '@tessera/graph-dsl';
+import { type AttentionAttrs, headSwap, type HostTensor, hostTensor } from '@tessera/graph-dsl';
 import { Add, Mul, Where } from './elementwise.ts';
 import { MatMul, Softmax } from './math.ts';
 import { Reshape, Transpose } from './shape.ts';
@@ -9,10 +9,10 @@ type In = readonly (HostTensor | null)[];
 const scalar = (v: number) => hostTensor('float32', [], [v]);
 const swapLast = (x: HostTensor) => Transpose([x], { perm: x.shape.map((_, i) => (i === x.shape.length - 2 ? i + 1 : i === x.shape.length - 1 ? i - 1 : i)) })[0]!;
 
-/** (B, n, H*E) -> (B, H, n, E) */
+/** (..., n, H*E) -> (..., H, n, E) */
 function splitHeads(x: HostTensor, heads: number): HostTensor {
-  const [b, n, width] = x.shape as [number, number, number];
-  return Transpose(Reshape([x], { shape: [b, n, heads, width / heads] }), { perm: [0, 2, 1, 3] })[0]!;
+  const width = x.shape[x.shape.length - 1]!;
+  return Transpose(Reshape([x], { shape: [...x.shape.slice(0, -1), heads, width / heads] }), { perm: headSwap(x.shape.length + 1) })[0]!;
 }
 
 /** softmax(where(mask, scale * Q K^T + bias, maskFill), causal) V on split heads. */
@@ -37,7 +37,6 @@ export function Attention([q, k, v, bias, mask]: In, attrs: AttentionAttrs): Hos
     return attrs.probs ? [out, probs] : [out];
   }
   const [out, probs] = attend(splitHeads(q!, heads), splitHeads(k!, heads), splitHeads(v!, heads), bias ?? null, mask ?? null, attrs);
-  const [b, l] = q!.shape as [number, number];
-  const merged = Reshape(Transpose([out], { perm: [0, 2, 1, 3] }), { shape: [b, l, v!.shape[2]!] })[0]!;
+  const merged = Reshape(Transpose([out], { perm: headSwap(out.shape.length) }), { shape: [...q!.shape.slice(0, -1), v!.shape[v!.shape.length - 1]!] })[0]!;
   return attrs.probs ? [merged, probs] : [merged];
 }

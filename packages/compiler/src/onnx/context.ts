@@ -3,7 +3,7 @@
  * so far, a cache of constants, and the materialization of symbolic dims as runtime values.
  * Op mappings (ops/*.ts) see it through `LoweringContext`.
  */
-import { type Dim, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { type Dim, dimsEqual, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
 import { multiHeadAttentionWins, type OrtAttentionPolicy } from './ort-attention.ts';
 import { type AttributeProto, type NodeProto, onnx, onnxDataType, type TensorProto } from './proto.ts';
 
@@ -30,6 +30,8 @@ export interface LoweringContext {
   input(node: Node, i: number): string;
   /** ONNX name the node's output `i` must be written to. */
   output(node: Node, i?: number): string;
+  /** ONNX name of an IR value. */
+  nameOf(value: number): string;
   type(value: number): TensorType;
   inputType(node: Node, i: number): TensorType;
   /** What the model is for: which fused forms an op mapping may emit (see OnnxTarget). */
@@ -52,6 +54,10 @@ export interface LoweringContext {
   dim(d: Dim): string;
   /** A 1-D int64 tensor of a whole shape; `overrides` replace entries (0/-1 shortcuts, 1 for Expand). */
   shape(dims: readonly Dim[], overrides?: ReadonlyMap<number, number>): string;
+  /** A Reshape of `x` (of shape `from`) to `to`, symbolic dims as 0 or -1 where that is exact, read at run time otherwise. */
+  reshape(x: string, from: readonly Dim[], to: readonly Dim[], output?: string): string;
+  /** The IR node that computes a value (undefined for graph inputs and parameters). */
+  producer(value: number | null | undefined): Node | undefined;
 }
 
 /** A symbol's source: the graph input and axis whose size is `coef * symbol + offset`. */
@@ -132,6 +138,7 @@ export class ExportContext implements LoweringContext {
 
   /** Operator domains other than the default one that the emitted nodes use. */
   readonly domains = new Set<string>();
+  private readonly producers = new Map<number, Node>();
 
   constructor(
     private readonly graph: Graph,
@@ -151,6 +158,11 @@ export class ExportContext implements LoweringContext {
       else this.outputValues.set(o.value, o.name);
     }
     this.findSymbolSources();
+    for (const node of graph.nodes) for (const v of node.outputs) this.producers.set(v, node);
+  }
+
+  producer(value: number | null | undefined): Node | undefined {
+    return value === null || value === undefined ? undefined : this.producers.get(value);
   }
 
   /** For each symbol, the first graph input dimension (in input order, then axis order) it can be read from. */
@@ -368,9 +380,47 @@ export class ExportContext implements LoweringContext {
     return this.emit('Concat', parts, { axis: 0 });
   }
 
-  /** Graph outputs whose value already had a name get an Identity into the output name. */
+  reshape(x: string, from: readonly Dim[], to: readonly Dim[], output?: string): string {
+    const overrides = new Map<number, number>();
+    // with allowzero=0 a 0 entry copies the input's size; a literal 0 size needs allowzero=1 and no shortcuts
+    const literalZero = to.some((d) => d === 0);
+    if (!literalZero) {
+      const rest: number[] = [];
+      to.forEach((d, i) => {
+        if (!isSymbolic(d)) return;
+        // 0 copies the input's dim at the same position: exact whenever the dims are the same expression
+        if (i < from.length && dimsEqual(from[i]!, d)) overrides.set(i, 0);
+        else rest.push(i);
+      });
+      // -1 is exact only when every other entry is a known nonzero number
+      if (rest.length === 1 && overrides.size === 0) overrides.set(rest[0]!, -1);
+    }
+    return this.emit('Reshape', [x, this.shape(to, overrides)], literalZero ? { allowzero: 1 } : {}, output);
+  }
+
+  /**
+   * Graph outputs whose value already had a name get an Identity into the output name; then the
+   * nodes and constants nothing reads are dropped (a mapping that reads past an op, as the packed
+   * attention reads Q, K and V's source, leaves that op's nodes unread).
+   */
   finish(): void {
     for (const { name, value } of this.pendingOutputs) this.emit('Identity', [this.nameOf(value)], {}, name);
+    const read = new Set(this.graph.outputs.map((o) => o.name));
+    const kept: NodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!;
+      if (!node.output!.some((o) => read.has(o))) continue;
+      kept.push(node);
+      for (const x of node.input ?? []) read.add(x);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const constants = this.initializers.filter((t) => read.has(t.name!));
+    this.initializers.splice(0, this.initializers.length, ...constants);
+  }
+
+  /** The names some node computes. */
+  computed(): Set<string> {
+    return new Set(this.nodes.flatMap((n) => n.output ?? []));
   }
 }
 

@@ -80,10 +80,11 @@ export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): Model
   const intermediates: ValueInfoProto[] = [];
   if (options.valueInfo ?? true) {
     const known = new Set([...inputs, ...outputs, ...initializers].map((v) => v.name!));
+    const computed = cx.computed();
     for (const node of graph.nodes) {
       for (const v of node.outputs) {
         const name = cx.nameOf(v);
-        if (known.has(name)) continue;
+        if (known.has(name) || !computed.has(name)) continue;
         known.add(name);
         intermediates.push(valueInfo(name, typeOf(graph, v)));
       }

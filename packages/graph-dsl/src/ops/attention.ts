@@ -5,7 +5,8 @@ import { broadcastShapes, defineOp, expectRank, ShapeError, type TensorType } fr
 export interface AttentionAttrs {
   /**
    * 0: query, key and value arrive split into heads, (..., L, E), (..., S, E), (..., S, Ev), with
-   * the same leading dims. H > 0: they arrive packed, (B, L, H*E), (B, S, H*E), (B, S, H*Ev), and
+   * the same leading dims. H > 0: they arrive packed, (..., L, H*E), (..., S, H*E), (..., S, H*Ev)
+   * with one or more batch dims (Swin's (B, windows, N, C), so its per-window mask broadcasts), and
    * are split into H heads inside (the head split and merge of multi-head attention, fused).
    */
   readonly numHeads: number;
@@ -18,7 +19,7 @@ export interface AttentionAttrs {
    * large negative number (d2l writes -1e6, which gives a fully masked row uniform weights).
    */
   readonly maskFill: number;
-  /** A second output: the attention probabilities, (..., L, S), or (B, H, L, S) when packed. */
+  /** A second output: the attention probabilities, (..., L, S), or (..., H, L, S) when packed. */
   readonly probs: boolean;
 }
 
@@ -34,23 +35,30 @@ function expectBroadcastsTo(t: TensorType | undefined, name: string, target: rea
   if (!out.every((d, i) => dimsEqual(d, target[i]!))) throw new ShapeError(`${name} ${shapeToString(t.shape)} would stretch the scores ${shapeToString(target)}`);
 }
 
+/** The permutation of rank `rank` that swaps the head and position axes, (..., n, H, E) <-> (..., H, n, E): the packed form's head split and merge. */
+export const headSwap = (rank: number): number[] => Array.from({ length: rank }, (_, i) => (i === rank - 3 ? rank - 2 : i === rank - 2 ? rank - 3 : i));
+
 /** The scores' shape (where bias and mask broadcast) and the output's, from the operands. */
 export function attentionShapes(q: TensorType, k: TensorType, v: TensorType, numHeads: number): { scores: Dim[]; output: Dim[] } {
   if (numHeads > 0) {
-    expectRank(q, 'query (B, L, H*E)', [3]);
-    expectRank(k, 'key (B, S, H*E)', [3]);
-    expectRank(v, 'value (B, S, H*Ev)', [3]);
-    const [b, l, qe] = q.shape as [Dim, Dim, Dim];
-    const [bk, s, ke] = k.shape as [Dim, Dim, Dim];
-    const [bv, sv, ve] = v.shape as [Dim, Dim, Dim];
-    if (!dimsEqual(b, bk) || !dimsEqual(b, bv)) throw new ShapeError(`query, key and value must have one batch size, got ${dimToString(b)}, ${dimToString(bk)} and ${dimToString(bv)}`);
+    const rank = q.shape.length;
+    if (rank < 3) throw new ShapeError(`query must be (..., L, H*E) with a batch, got ${shapeToString(q.shape)}`);
+    expectRank(k, `key (..., S, H*E) of rank ${rank}`, [rank]);
+    expectRank(v, `value (..., S, H*Ev) of rank ${rank}`, [rank]);
+    const batch = q.shape.slice(0, -2);
+    const [l, qe] = q.shape.slice(-2) as [Dim, Dim];
+    const [s, ke] = k.shape.slice(-2) as [Dim, Dim];
+    const [sv, ve] = v.shape.slice(-2) as [Dim, Dim];
+    for (const [name, t] of [['key', k], ['value', v]] as const) {
+      if (!t.shape.slice(0, -2).every((d, i) => dimsEqual(d, batch[i]!))) throw new ShapeError(`query, key and value must have one batch, got ${shapeToString(q.shape)} and ${name} ${shapeToString(t.shape)}`);
+    }
     if (!dimsEqual(s, sv)) throw new ShapeError(`key has ${dimToString(s)} positions, value ${dimToString(sv)}`);
     if (!dimsEqual(qe, ke)) throw new ShapeError(`query width ${dimToString(qe)} must equal key width ${dimToString(ke)}`);
     for (const [name, width] of [['query', qe], ['value', ve]] as const) {
       const per = divDims(width, numHeads);
       if (typeof per === 'number' && !Number.isInteger(per)) throw new ShapeError(`${name} width ${dimToString(width)} does not split into ${numHeads} heads`);
     }
-    return { scores: [b, numHeads, l, s], output: [b, l, ve] };
+    return { scores: [...batch, numHeads, l, s], output: [...batch, l, ve] };
   }
   const rank = q.shape.length;
   if (rank < 2) throw new ShapeError(`query must have rank 2 or more (..., L, E), got ${shapeToString(q.shape)}`);

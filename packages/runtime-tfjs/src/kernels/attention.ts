@@ -1,12 +1,13 @@
 /** The fused ops lowered to tfjs: Attention, Linear, Gelu. */
 import * as tf from '@tensorflow/tfjs-core';
+import { headSwap } from '@tessera/graph-dsl';
 import { matMul } from './structural.ts';
 import type { Kernel } from './types.ts';
 
-/** (B, n, H*E) -> (B, H, n, E) */
+/** (..., n, H*E) -> (..., H, n, E) */
 function splitHeads(x: tf.Tensor, heads: number): tf.Tensor {
-  const [b, n, width] = x.shape as [number, number, number];
-  return tf.transpose(tf.reshape(x, [b, n, heads, width / heads]), [0, 2, 1, 3]);
+  const width = x.shape[x.rank - 1]!;
+  return tf.transpose(tf.reshape(x, [...x.shape.slice(0, -1), heads, width / heads]), headSwap(x.rank + 1));
 }
 
 /**
@@ -57,8 +58,7 @@ export const Attention: Kernel<'Attention'> = ([q, k, v, bias, mask], { numHeads
   const weights = tf.softmax(scores);
   let out = products(weights, value, false);
   if (packed) {
-    const [b, , l] = out.shape as [number, number, number];
-    out = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, l, v!.shape[2]!]);
+    out = tf.reshape(tf.transpose(out, headSwap(out.rank)), [...q!.shape.slice(0, -1), v!.shape[v!.rank - 1]!]);
   }
   return probs ? [out, weights] : [out];
 };

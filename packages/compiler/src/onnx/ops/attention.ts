@@ -1,14 +1,18 @@
 /** The fused ops: Attention, Linear and Gelu, as ONNX nodes. */
-import { broadcastShapes, type Dim, hostTensor, isSymbolic, type NodeOf } from '@tessera/graph-dsl';
+import { broadcastShapes, type Dim, dimsEqual, headSwap, hostTensor, isSymbolic, type NodeOf, normalizeAxis, sliceRange } from '@tessera/graph-dsl';
 import type { LoweringContext } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
 
 const f32 = (v: number) => hostTensor('float32', [], [v]);
 
-/** (B, n, H*E) -> (B, H, n, E), or (B, H, E, n) for a key read transposed. */
-function splitHeads(cx: LoweringContext, x: string, heads: number, transposed: boolean): string {
-  const split = cx.emit('Reshape', [x, cx.int64([0, 0, heads, -1])]);
-  return cx.emit('Transpose', [split], { perm: transposed ? [0, 2, 3, 1] : [0, 2, 1, 3] });
+/** 0 for each leading dim of a rank-`rank` value (ONNX Reshape copies them), then `rest`. */
+const keepLeading = (rank: number, rest: readonly number[]) => [...Array.from({ length: rank }, () => 0), ...rest];
+
+/** (..., n, H*E) -> (..., H, n, E), or (..., H, E, n) for a key read transposed. */
+function splitHeads(cx: LoweringContext, x: string, rank: number, heads: number, transposed: boolean): string {
+  const split = cx.emit('Reshape', [x, cx.int64(keepLeading(rank - 1, [heads, -1]))]);
+  const perm = headSwap(rank + 1);
+  return cx.emit('Transpose', [split], { perm: transposed ? [...perm.slice(0, -2), rank, rank - 2] : perm });
 }
 
 /** A (L, S) boolean tensor, true where key j <= query i, with L and S read at run time when symbolic. */
@@ -24,37 +28,91 @@ function causalKeep(cx: LoweringContext, l: Dim, s: Dim): string {
 }
 
 /**
+ * Self-attention's Q, K and V as consecutive thirds of one tensor's last axis (a packed
+ * in-projection, torch's in_proj_weight or Swin's qkv), each perhaps reshaped in its leading dims
+ * only (Swin's windows): that tensor, which the heads are then split from at once.
+ */
+function packedSource(node: NodeOf<'Attention'>, cx: LoweringContext): number | undefined {
+  const q = cx.inputType(node, 0).shape;
+  const slices = [0, 1, 2].map((i) => {
+    let p = cx.producer(node.inputs[i]);
+    if (p?.op === 'Reshape') p = cx.producer(p.inputs[0]);
+    return p?.op === 'Slice' ? (p as NodeOf<'Slice'>) : undefined;
+  });
+  const x = slices[0]?.inputs[0];
+  if (x === null || x === undefined || node.attrs.probs) return undefined;
+  const xs = cx.type(x).shape;
+  const [n, width] = xs.slice(-2) as [Dim, Dim];
+  if (typeof width !== 'number' || width % 3 !== 0) return undefined;
+  const c = width / 3;
+  const third = (slice: NodeOf<'Slice'> | undefined, i: number) => {
+    if (!slice || slice.inputs[0] !== x || slice.attrs.step !== 1 || normalizeAxis(slice.attrs.axis, xs.length) !== xs.length - 1) return false;
+    const { begin, length } = sliceRange(width, slice.attrs);
+    const shape = cx.inputType(node, i).shape;
+    return begin === i * c && length === c && shape.length === q.length && shape.every((d, j) => dimsEqual(d, q[j]!)) && dimsEqual(q[q.length - 2]!, n);
+  };
+  return slices.every(third) && q[q.length - 1] === c ? x : undefined;
+}
+
+/**
  * Attention in standard opset-17 ops: the heads split (packed layout), Q K^T, scale, bias,
- * mask, causal mask, Softmax, times V, the heads merged.
+ * mask, causal mask, Softmax, times V, the heads merged. Packed Q, K and V of one source are split
+ * together: one Reshape to (..., n, 3, H, E), one Transpose to (3, ..., H, n, E), one Split, the
+ * unit axis left in front (the bias and mask broadcast from the right as before) and moved out of
+ * the way by the merge. For the onnxruntime target, com.microsoft FusedMatMul takes K untransposed
+ * and the scale as its alpha (one node for the Transpose, MatMul and Mul).
  */
 export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext): void {
   const { numHeads, scale, causal, maskFill, probs } = node.attrs;
   const packed = numHeads > 0;
+  const ort = cx.target === 'onnxruntime';
   const [q, k, v] = [0, 1, 2].map((i) => cx.input(node, i)) as [string, string, string];
-  const rank = cx.inputType(node, 0).shape.length;
-  const swapLast = Array.from({ length: rank }, (_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
-  const query = packed ? splitHeads(cx, q, numHeads, false) : q;
-  const keyT = packed ? splitHeads(cx, k, numHeads, true) : cx.emit('Transpose', [k], { perm: swapLast });
-  const value = packed ? splitHeads(cx, v, numHeads, false) : v;
-  let scores = cx.emit('MatMul', [query, keyT]);
-  if (scale !== 1) scores = cx.emit('Mul', [scores, cx.constant(f32(scale))]);
-  if (node.inputs[3] !== null && node.inputs[3] !== undefined) scores = cx.emit('Add', [scores, cx.input(node, 3)]);
-  if (node.inputs[4] !== null && node.inputs[4] !== undefined) scores = cx.emit('Where', [cx.input(node, 4), scores, cx.constant(f32(maskFill))]);
+  const qShape = cx.inputType(node, 0).shape;
+  const rank = qShape.length;
+  const source = packed ? packedSource(node, cx) : undefined;
+  // the heads as (..., H, n, E); K also as (..., H, E, n) where that is what is at hand
+  let heads: { q: string; k?: string; kT?: string; v: string };
+  if (source !== undefined) {
+    const width = qShape[rank - 1] as number;
+    const split = cx.reshape(cx.nameOf(source), cx.type(source).shape, [...qShape.slice(0, -1), 3, numHeads, width / numHeads]);
+    const lead = Array.from({ length: rank - 2 }, (_, i) => i);
+    const moved = cx.emit('Transpose', [split], { perm: [rank - 1, ...lead, rank, rank - 2, rank + 1] });
+    const [sq, sk, sv] = [cx.fresh(), cx.fresh(), cx.fresh()];
+    cx.emitNode('Split', [moved, cx.int64([1, 1, 1])], [sq, sk, sv], { axis: 0 });
+    heads = { q: sq, k: sk, v: sv };
+  } else if (packed) {
+    heads = { q: splitHeads(cx, q, rank, numHeads, false), kT: splitHeads(cx, k, rank, numHeads, true), v: splitHeads(cx, v, rank, numHeads, false) };
+  } else heads = { q, k, v };
+  const swap = (r: number) => Array.from({ length: r }, (_, i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
+  let scores: string;
+  if (ort) {
+    const transB = heads.kT === undefined ? 1 : 0;
+    scores = cx.fresh();
+    cx.emitNode('FusedMatMul', [heads.q, heads.kT ?? heads.k!], [scores], { transB, alpha: { float: scale } }, 'com.microsoft');
+  } else {
+    const keyT = heads.kT ?? cx.emit('Transpose', [heads.k!], { perm: swap(source !== undefined ? rank + 2 : packed ? rank + 1 : rank) });
+    scores = cx.emit('MatMul', [heads.q, keyT]);
+    if (scale !== 1) scores = cx.emit('Mul', [scores, cx.constant(f32(scale))]);
+  }
+  if (present(node, 3)) scores = cx.emit('Add', [scores, cx.input(node, 3)]);
+  if (present(node, 4)) scores = cx.emit('Where', [cx.input(node, 4), scores, cx.constant(f32(maskFill))]);
   if (causal) {
-    const q0 = cx.inputType(node, 0).shape;
     const k0 = cx.inputType(node, 1).shape;
-    const [l, s] = packed ? [q0[1]!, k0[1]!] : [q0[q0.length - 2]!, k0[k0.length - 2]!];
-    scores = cx.emit('Where', [causalKeep(cx, l, s), scores, cx.constant(f32(-Infinity))]);
+    scores = cx.emit('Where', [causalKeep(cx, qShape[rank - 2]!, k0[k0.length - 2]!), scores, cx.constant(f32(-Infinity))]);
   }
   const weights = cx.emit('Softmax', [scores], { axis: -1 }, probs ? cx.output(node, 1) : undefined);
   if (!packed) {
-    cx.emit('MatMul', [weights, value], {}, cx.output(node));
+    cx.emit('MatMul', [weights, heads.v], {}, cx.output(node));
     return;
   }
-  const heads = cx.emit('MatMul', [weights, value]);
-  const merged = cx.emit('Transpose', [heads], { perm: [0, 2, 1, 3] });
-  cx.emit('Reshape', [merged, cx.int64([0, 0, -1])], {}, cx.output(node));
+  const out = cx.emit('MatMul', [weights, heads.v]);
+  // (1, ..., H, n, Ev) -> (..., n, 1, H, Ev) for the packed split; (..., H, n, Ev) -> (..., n, H, Ev) otherwise
+  const lead = Array.from({ length: rank - 2 }, (_, i) => i + 1);
+  const merged = cx.emit('Transpose', [out], { perm: source !== undefined ? [...lead, rank, 0, rank - 1, rank + 1] : headSwap(rank + 1) });
+  cx.emit('Reshape', [merged, cx.int64(keepLeading(rank - 1, [-1]))], {}, cx.output(node));
 }
+
+const present = (node: NodeOf<'Attention'>, i: number) => node.inputs[i] !== null && node.inputs[i] !== undefined;
 
 /** The mask the ONNX and ONNX Runtime attention ops take: the bias, the boolean mask, or both as one float (-inf where masked). */
 function combinedMask(node: NodeOf<'Attention'>, cx: LoweringContext): string {
@@ -63,12 +121,10 @@ function combinedMask(node: NodeOf<'Attention'>, cx: LoweringContext): string {
   return cx.emit('Where', [mask, bias, cx.constant(f32(-Infinity))]);
 }
 
-const present = (node: NodeOf<'Attention'>, i: number) => node.inputs[i] !== null && node.inputs[i] !== undefined;
-
 /** The query length L. */
-function q0(cx: LoweringContext, node: NodeOf<'Attention'>, numHeads: number): Dim {
+function q0(cx: LoweringContext, node: NodeOf<'Attention'>): Dim {
   const q = cx.inputType(node, 0).shape;
-  return numHeads > 0 ? q[1]! : q[q.length - 2]!;
+  return q[q.length - 2]!;
 }
 
 /**
@@ -84,13 +140,14 @@ function attentionOnnx23(node: NodeOf<'Attention'>, cx: LoweringContext): boolea
   const { numHeads, scale, causal, maskFill, probs } = node.attrs;
   const rank = cx.inputType(node, 0).shape.length;
   if (present(node, 4) && maskFill !== -Infinity) return false;
-  if (!(numHeads > 0 || rank === 3 || rank === 4)) return false;
+  // its packed form is 3-D: (B, L, H*E)
+  if (!((numHeads > 0 && rank === 3) || (numHeads === 0 && (rank === 3 || rank === 4)))) return false;
   const oneHead = numHeads === 0 && rank === 3;
   const heads = numHeads > 0 ? numHeads : 1;
   let mask = combinedMask(node, cx);
   const maskShape = broadcastShapes([3, 4].filter((i) => present(node, i)).map((i) => cx.inputType(node, i).shape));
   // ONNX Runtime wants the mask's query axis whole: a mask shared by every query is expanded
-  const l = q0(cx, node, numHeads);
+  const l = q0(cx, node);
   if (mask && maskShape.length >= 2 && maskShape[maskShape.length - 2] === 1 && l !== 1) {
     mask = cx.emit('Expand', [mask, cx.shape([...maskShape.slice(0, -2).map(() => 1), l, 1])]);
   }
@@ -123,6 +180,7 @@ function attentionOrt(node: NodeOf<'Attention'>, cx: LoweringContext): boolean {
   const { numHeads, scale, causal, maskFill, probs } = node.attrs;
   if (numHeads === 0 || probs || causal || (present(node, 4) && maskFill !== -Infinity)) return false;
   const [q, k] = [cx.inputType(node, 0).shape, cx.inputType(node, 1).shape];
+  if (q.length !== 3) return false;
   const batch = q[0]!;
   // a batch of windows per sample: the batch dim's numeric factor (B*64 for Swin's first stage)
   const perSample = typeof batch === 'number' ? 1 : Math.max(1, ...batch.terms.map((t) => Math.abs(t.coef)));

@@ -5,23 +5,7 @@ import type { OnnxOpTable } from './types.ts';
 
 export const shapeOps = {
   Reshape: (node, cx) => {
-    const x = cx.inputType(node, 0);
-    const target = node.attrs.shape;
-    const overrides = new Map<number, number>();
-    // with allowzero=0 a 0 entry copies the input's size; a literal 0 size needs allowzero=1 and no shortcuts
-    const literalZero = target.some((d) => d === 0);
-    if (!literalZero) {
-      const rest: number[] = [];
-      target.forEach((d, i) => {
-        if (!isSymbolic(d)) return;
-        // 0 copies the input's dim at the same position: exact whenever the dims are the same expression
-        if (i < x.shape.length && dimsEqual(x.shape[i]!, d)) overrides.set(i, 0);
-        else rest.push(i);
-      });
-      // -1 is exact only when every other entry is a known nonzero number
-      if (rest.length === 1 && overrides.size === 0) overrides.set(rest[0]!, -1);
-    }
-    cx.emit('Reshape', [cx.input(node, 0), cx.shape(target, overrides)], literalZero ? { allowzero: 1 } : {}, cx.output(node));
+    cx.reshape(cx.input(node, 0), cx.inputType(node, 0).shape, node.attrs.shape, cx.output(node));
   },
 
   Transpose: (node, cx) => {
