@@ -4,7 +4,8 @@
  * project (no TypeScript, no tsx), and:
  * - an ES module there writes its own model with the DSL, traces, compiles, runs it on tfjs's cpu
  *   backend, exports ONNX bytes and a file, and round-trips safetensors; a catalog model runs too;
- * - the packed CLI's `tessera` bin (the built dist/cli.js) lists, prints its version and usages;
+ * - the packed CLI's `tessera` bin (the built dist/cli.js) lists, prints its version and usages, and
+ *   runs a model file in a bare folder outside the project (TypeScript, importing @tessera/graph-dsl);
  * - esbuild bundles graph-dsl + compiler + runtime-tfjs for the browser platform, which fails on
  *   any Node built-in.
  * Needs the built packages (`pnpm build`; the turbo test task builds first).
@@ -71,6 +72,9 @@ beforeAll(async () => {
   expect(files).toHaveLength(PACKAGES.length);
   // optional dependencies (tfjs-node, onnxruntime-node) are left out: their install scripts download native code
   await timed('npm install', () => run('npm', ['install', '--prefer-offline', '--omit=optional', '--ignore-scripts', '--no-audit', '--no-fund', ...files], project));
+  // tsx's esbuild finds its binary in an optional package, which --omit=optional left out: add this platform's alone
+  const esbuild = (JSON.parse(readFileSync(path.join(project, 'node_modules/esbuild/package.json'), 'utf8')) as { version: string }).version;
+  await timed('npm install esbuild binary', () => run('npm', ['install', '--no-save', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', `@esbuild/${process.platform}-${process.arch}@${esbuild}`], project));
 }, 600_000);
 
 afterAll(() => {
@@ -231,6 +235,48 @@ describe('the packed CLI', () => {
     const unknown = tessera('help', 'frobnicate');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/^error: unknown command 'frobnicate'/);
+  }, 60_000);
+
+  it('takes a model file in a bare folder outside the project: its TypeScript loads, its @tessera/graph-dsl is the CLI\'s', () => {
+    const bare = path.join(work, 'bare');
+    mkdirSync(bare);
+    writeFileSync(
+      path.join(bare, 'block.ts'),
+      `import { Module, nn, type Tensor } from '@tessera/graph-dsl';
+export default class Block extends Module {
+  readonly norm = new nn.LayerNorm(8);
+  readonly fc = new nn.Linear(8, 8);
+  forward(x: Tensor<'float32', 3>) {
+    return x.add(this.fc.forward(this.norm.forward(x)));
+  }
+}
+export const inputs = { x: { dtype: 'float32', shape: ['B', 'T', 8] } };
+`,
+    );
+    writeFileSync(
+      path.join(bare, 'wrong.ts'),
+      `import { Module, nn, type Tensor } from '@tessera/graph-dsl';
+export default class extends Module {
+  readonly fc = new nn.Linear(4, 8);
+  forward(x: Tensor<'float32', 2>) {
+    return this.fc.forward(x);
+  }
+}
+export const inputs = { x: { dtype: 'float32', shape: ['B', 8] } };
+`,
+    );
+    const bin = path.join(project, 'node_modules/.bin/tessera');
+    const summary = spawnSync(bin, ['summary', './block.ts', '--json'], { cwd: bare, encoding: 'utf8' });
+    expect(summary.stderr).toBe('');
+    expect(summary.status).toBe(0);
+    expect(JSON.parse(summary.stdout)).toMatchObject({ model: './block.ts', inputs: { x: 'f32[B, T, 8]' }, parameters: 8 * 8 + 3 * 8 });
+    const exported = spawnSync(bin, ['export', 'block.ts', '--onnx', 'block.onnx'], { cwd: bare, encoding: 'utf8' });
+    expect(exported.stderr).toBe('');
+    expect(exported.status).toBe(0);
+    expect(existsSync(path.join(bare, 'block.onnx'))).toBe(true);
+    const wrong = spawnSync(bin, ['compile', './wrong.ts'], { cwd: bare, encoding: 'utf8' });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/^error: MatMul: the last dim of a \(8\) must equal the second-to-last dim of b \(4\); .* at wrong\.ts:5:20 in fc\n$/);
   }, 60_000);
 
   it('resolves paths on the command line against the caller\'s directory', () => {
