@@ -6,7 +6,7 @@ import { type HostTensor, trace } from '@tessera/graph-dsl';
 export { maxAbsDiff } from '@tessera/graph-dsl';
 import { Session } from '@tessera/runtime-tfjs';
 import { readSafetensorsFile } from '@tessera/safetensors';
-import { buildModel, type Config } from './index.ts';
+import { type BuiltModel, buildModel, type Config } from './index.ts';
 
 export const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
@@ -33,7 +33,11 @@ export function loadFixture(name: string): Fixture {
 
 /** Builds a catalog model, compiles it and runs it on the tfjs runtime with the given weights. */
 export async function runCatalogModel(name: string, config: Config, inputs: Record<string, HostTensor>, weights?: Map<string, HostTensor>): Promise<Record<string, HostTensor>> {
-  const { built } = buildModel(name, config);
+  return runModule(buildModel(name, config).built, inputs, weights);
+}
+
+/** Traces a module with its inputs, compiles it and runs it on the tfjs runtime with the given weights. */
+export async function runModule(built: BuiltModel, inputs: Record<string, HostTensor>, weights?: Map<string, HostTensor>): Promise<Record<string, HostTensor>> {
   const { graph } = compile(trace(built.module, built.inputs, built.outputs), {});
   const session = await Session.create(graph, weights ? { weights } : {});
   try {
