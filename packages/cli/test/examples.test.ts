@@ -1,0 +1,53 @@
+/**
+ * The examples of the guides in docs/ (examples/ at the repository's root) typecheck and run as a
+ * user runs them, with tsx; their output says what they checked.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onnxCheckerMissing } from '@tessera/compiler/node';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const dir = mkdtempSync(path.join(tmpdir(), 'tessera-examples-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(command: string, args: readonly string[]): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: ROOT });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (out += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, out }));
+  });
+}
+
+describe('examples/prenorm-block (docs/write-your-own-model.md)', () => {
+  it('typechecks', async () => {
+    const r = await run(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'examples/tsconfig.json', '--noEmit']);
+    expect(r.out).toBe('');
+    expect(r.status).toBe(0);
+  }, 120_000);
+
+  it('traces, compiles, runs on tfjs, exports ONNX that onnx.checker accepts, and ONNX Runtime agrees with tfjs', async () => {
+    if (onnxCheckerMissing() && process.env.CI) throw new Error(`onnx.checker is required in CI: ${onnxCheckerMissing()}`);
+    const onnx = path.join(dir, 'block.onnx');
+    const r = await run(path.join(ROOT, 'node_modules/.bin/tsx'), ['examples/prenorm-block/main.ts', onnx]);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toMatch(/^traced \d+ nodes, \d+ after compile; 12 parameters$/m);
+    expect(r.out).toMatch(/^tfjs \((tfjs-node|wasm|cpu)\): output \[2, 10, 64\]$/m);
+    expect(r.out).toMatch(new RegExp(`^wrote ${onnx.replace(/[.\\/]/g, '\\$&')} \\(\\d+ bytes\\); onnx.checker: ${onnxCheckerMissing() ? 'skipped' : 'ok$'}`, 'm'));
+    expect(existsSync(onnx)).toBe(true);
+    const diff = Number(/^onnxruntime vs tfjs: max abs diff (\S+)$/m.exec(r.out)?.[1]);
+    expect(diff).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('block.ts is a model file for the CLI', async () => {
+    const r = await run(process.execPath, [path.join(ROOT, 'packages/cli/bin/tessera.mjs'), 'summary', 'examples/prenorm-block/block.ts', '--json']);
+    expect(r.status, r.out).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ model: 'examples/prenorm-block/block.ts', inputs: { x: 'f32[B, T, 64]' }, parameters: 49_984 });
+  }, 60_000);
+});
