@@ -128,16 +128,16 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   slice(dim: number, start: number, end?: number, step = 1): Tensor<D, R> {
     return apply<'Slice', Tensor<D, R>>(this, 'Slice', [this], { axis: axis(dim, this.rank), start, ...(end === undefined ? {} : { end }), step });
   }
-  /** PyTorch's `x.select(dim, index)`: one index of a dim, which goes away (`x[:, 2]`). */
-  select(dim: number, index: number): Tensor<D, Dec<R>> {
+  /**
+   * PyTorch's `x.select(dim, index)`: one index of a dim, which goes away (`x[:, 2]`). Typed rank
+   * `number`: a second method typed Dec<R> besides squeeze makes tsc's comparison of tensor types too deep.
+   */
+  select(dim: number, index: number): Tensor<D, number> {
     const d = methodAxis('select', this, dim);
     const n = this.shape[d]!;
     const outOfRange = typeof n === 'number' && (index < -n || index >= n);
     if (!Number.isInteger(index) || outOfRange) refuse('select', `index ${index} is out of range for dim ${dim} of size ${dimToString(n)}`, { self: this });
-    const i = index < 0 && typeof n === 'number' ? index + n : index;
-    // a negative index on a symbolic size: x[-1:] is x[n-1:n]
-    const one = this.slice(d, i, i === -1 ? undefined : i + 1);
-    return one.reshape(this.shape.filter((_, j) => j !== d)) as unknown as Tensor<D, Dec<R>>;
+    return this.narrow(d, index, 1).squeeze(d) as Tensor<D, number>;
   }
   /** PyTorch's `x.narrow(dim, start, length)`: `length` entries from `start` (negative counts from the end). */
   narrow(dim: number, start: number, length: number): Tensor<D, R> {
@@ -169,7 +169,7 @@ export class Tensor<D extends DType = DType, R extends number = number> {
     return this.split(pieceSizes('chunk', this, n, Math.ceil(n / chunks)), d);
   }
   /** PyTorch's `x.unbind(dim)`: every index of a dim, each without it. */
-  unbind(dim = 0): Tensor<D, Dec<R>>[] {
+  unbind(dim = 0): Tensor<D, number>[] {
     const [d, n] = concreteDim('unbind', this, dim);
     return Array.from({ length: n }, (_, i) => this.select(d, i));
   }

@@ -47,6 +47,6 @@ describe('ViT (torchvision VisionTransformer)', () => {
   it('refuses an image size the patches or the position embedding do not fit, naming the sizes', () => {
     expect(() => buildModel('vit_b_16', ['image_size=100'])).toThrow(/image_size 100 is not a multiple of patch_size 16/);
     const { built } = buildModel('vit_b_16', ['num_layers=1']);
-    expect(() => trace(built.module, { image: { dtype: 'float32', shape: ['B', 3, 256, 256] } }, built.outputs)).toThrow(/the image is 256x256, the model takes 224x224 \(its position embedding has 197 positions\)/);
+    expect(() => trace(built.module, { image: { dtype: 'float32', shape: ['B', 3, 256, 256] } }, built.outputs)).toThrow(/the image is 256x256, the model takes 224x224 \(its position embedding has 197 positions\); build it with image_size=256: weights trained at another size then load through interpolateEmbeddings/);
   });
 });

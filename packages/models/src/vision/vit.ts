@@ -4,8 +4,10 @@
  * strided convolution; a class token is prepended, a position embedding added, L pre-norm
  * encoder blocks run, and the head reads the class token.
  */
-import { cat, Module, nn, Parameter, type Tensor } from '@tessera/graph-dsl';
+import { cat, type HostTensor, Module, nn, Parameter, type Tensor } from '@tessera/graph-dsl';
 import { ConfigError } from '../config.ts';
+import type { AdaptsStateDict } from '../state-dict.ts';
+import { interpolateEmbeddings } from './interpolate-embeddings.ts';
 import { MLPBlock } from './layers.ts';
 
 export interface ViTConfig {
@@ -92,7 +94,7 @@ export class ClassifierHead extends Module {
   }
 }
 
-export class VisionTransformer extends Module {
+export class VisionTransformer extends Module implements AdaptsStateDict {
   readonly class_token: Parameter<3>;
   readonly conv_proj: nn.Conv2d;
   readonly encoder: Encoder;
@@ -128,10 +130,27 @@ export class VisionTransformer extends Module {
   processInput(x: Tensor<'float32', 4>): Tensor<'float32', 3> {
     const [n, , h, w] = x.shape;
     if (h !== this.imageSize || w !== this.imageSize) {
-      throw new ConfigError(`VisionTransformer: the image is ${String(h)}x${String(w)}, the model takes ${this.imageSize}x${this.imageSize} (its position embedding has ${(this.imageSize / this.patchSize) ** 2 + 1} positions)`);
+      throw new ConfigError(
+        `VisionTransformer: the image is ${String(h)}x${String(w)}, the model takes ${this.imageSize}x${this.imageSize} (its position embedding has ${(this.imageSize / this.patchSize) ** 2 + 1} positions); ` +
+          `build it with image_size=${String(h)}: weights trained at another size then load through interpolateEmbeddings, as torchvision's interpolate_embeddings`,
+      );
     }
     const patches = this.conv_proj.forward(x); // (B, D, H/P, W/P)
     return patches.reshape([n, this.hiddenDim, -1]).permute(0, 2, 1);
+  }
+
+  /**
+   * A state_dict trained at another image size (same patch size) gets its position embedding
+   * interpolated to this model's grid, as torchvision's `interpolate_embeddings`; a note says so.
+   */
+  adaptStateDict(stateDict: ReadonlyMap<string, HostTensor>): { stateDict: Map<string, HostTensor>; notes: string[] } {
+    const given = stateDict.get('encoder.pos_embedding')?.shape[1];
+    const side = this.imageSize / this.patchSize;
+    if (given === undefined || given === side * side + 1) return { stateDict: new Map(stateDict), notes: [] };
+    const adapted = interpolateEmbeddings(this.imageSize, this.patchSize, stateDict);
+    const from = Math.round(Math.sqrt(given - 1));
+    const note = `encoder.pos_embedding interpolated from ${from}x${from} patches (image ${from * this.patchSize}) to ${side}x${side} (image ${this.imageSize}), bicubic with align_corners as torchvision's interpolate_embeddings`;
+    return { stateDict: adapted, notes: [note] };
   }
 
   forward(image: Tensor<'float32', 4>): Tensor<'float32', 2> {
