@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Tessera needs on a fresh machine with Node.js 20 and npm:
 # the workspace's packages (pnpm through npx), and, where apt is at hand as root, Debian's
-# python3-onnx so that exported models are validated by onnx.checker.
+# python3-onnx so that exported models are validated by onnx.checker, and chromium for the
+# playground's browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PNPM="npx --yes pnpm@10.34.9"
@@ -13,6 +14,17 @@ if ! /usr/bin/python3 -c 'import onnx' 2>/dev/null; then
       || echo "setup: could not install python3-onnx; ONNX files will not be checked by onnx.checker"
   else
     echo "setup: python3-onnx is not installed and apt-get is not usable here; ONNX files will not be checked by onnx.checker"
+  fi
+fi
+
+# the playground's browser test drives Debian's Chromium (packages/playground)
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium (Debian) for the playground's browser test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "setup: could not install chromium; the playground's browser test cannot run"
+  else
+    echo "setup: chromium is not installed and apt-get is not usable here; the playground's browser test cannot run"
   fi
 fi
 
