@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { compile } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, type InputSpec, initialWeights, type Module, trace, type Traceable } from '@tessera/graph-dsl';
-import { buildModel, type Config, takeBuffers } from '@tessera/models';
+import { buildModel, type Config, loadStateDict } from '@tessera/models';
 import { readSafetensorsFile } from '@tessera/safetensors';
 import { isModelFile, loadModelFile, ModelFileError } from './model-file.ts';
 
@@ -21,8 +21,10 @@ export interface PreparedModel extends ModelSource {
   /** The compiled graph (eval mode). */
   readonly graph: Graph;
   readonly weights: Map<string, HostTensor>;
-  /** Where the weights came from, for messages. */
+  /** Where the weights came from, for messages (with what loading changed: a ViT's position embedding interpolated to its image size). */
   readonly weightsSource: string;
+  /** What loading the weights changed, one line each. */
+  readonly weightsNotes: readonly string[];
 }
 
 /** A command's own `key=value` config with the user's pairs in place of its pairs for the same keys. */
@@ -67,11 +69,13 @@ export async function prepareModel(name: string, config: readonly string[], weig
   const model = await loadModel(name, config);
   const traced = traceModel(model);
   let weights: Map<string, HostTensor>;
+  let notes: readonly string[] = [];
   if (weightsPath) {
-    // buffers in a PyTorch state_dict (Swin's relative_position_index) are checked against the model's own and taken out
-    weights = takeBuffers(model.module, readSafetensorsFile(weightsPath).tensors, weightsPath);
+    // buffers in a PyTorch state_dict (Swin's relative_position_index) are checked and taken out; a ViT trained at another size interpolates its position embedding
+    ({ weights, notes } = loadStateDict(model.module, readSafetensorsFile(weightsPath).tensors, weightsPath));
     checkWeights(traced, weights, { source: weightsPath });
   } else weights = initialWeights(traced, seed);
   const { graph } = compile(traced, { weights, fuse: options.fuse ?? true });
-  return { ...model, traced, graph, weights, weightsSource: weightsPath ?? `initial (seed ${seed})` };
+  const weightsSource = weightsPath ? `${weightsPath}${notes.length ? ` (${notes.join('; ')})` : ''}` : `initial (seed ${seed})`;
+  return { ...model, traced, graph, weights, weightsSource, weightsNotes: notes };
 }

@@ -23,6 +23,7 @@ export async function runCommand(args: Args, log: (line: string) => void): Promi
   checkOutputs({ '--output': outputPath }, { '--inputs': inputsPath, '--weights': option(args, 'weights') });
   const model = await prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
   if (!option(args, 'weights')) log(`no --weights: ${name} runs on its ${model.weightsSource} weights, not trained ones`);
+  for (const note of model.weightsNotes) log(`--weights ${option(args, 'weights')}: ${note}`);
   const inputs = Object.fromEntries(readSafetensorsFile(inputsPath).tensors);
   bindInputs(model.graph, inputs, inputsPath);
 
