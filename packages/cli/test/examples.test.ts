@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onnxCheckerMissing } from '@tessera/compiler/node';
+import { maxAbsDiff } from '@tessera/graph-dsl';
+import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -45,9 +47,21 @@ describe('examples/prenorm-block (docs/write-your-own-model.md)', () => {
     expect(diff).toBeLessThan(1e-4);
   }, 120_000);
 
-  it('block.ts is a model file for the CLI', async () => {
-    const r = await run(process.execPath, [path.join(ROOT, 'packages/cli/bin/tessera.mjs'), 'summary', 'examples/prenorm-block/block.ts', '--json']);
-    expect(r.status, r.out).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ model: 'examples/prenorm-block/block.ts', inputs: { x: 'f32[B, T, 64]' }, parameters: 49_984 });
+  it('block.ts is a model file for the CLI, and runs a PyTorch state_dict of the same block like PyTorch (torch_reference.py)', async () => {
+    const tessera = (...argv: string[]) => run(process.execPath, [path.join(ROOT, 'packages/cli/bin/tessera.mjs'), ...argv]);
+    const io = readSafetensorsFile(path.join(ROOT, 'examples/prenorm-block/torch_io.safetensors')).tensors;
+    const inputs = path.join(dir, 'x.safetensors');
+    const output = path.join(dir, 'y.safetensors');
+    writeSafetensorsFile(inputs, new Map([['x', io.get('x')!]]));
+    const [summary, ran] = await Promise.all([
+      tessera('summary', 'examples/prenorm-block/block.ts', '--json'),
+      tessera('run', 'examples/prenorm-block/block.ts', '--weights', 'examples/prenorm-block/torch_weights.safetensors', '--inputs', inputs, '--output', output, '--backend', 'cpu'),
+    ]);
+    expect(summary.status, summary.out).toBe(0);
+    expect(JSON.parse(summary.out)).toMatchObject({ model: 'examples/prenorm-block/block.ts', inputs: { x: 'f32[B, T, 64]' }, parameters: 49_984 });
+    expect(ran.status, ran.out).toBe(0);
+    const y = readSafetensorsFile(output).tensors.get('output')!;
+    expect(y.shape).toEqual([2, 5, 64]);
+    expect(maxAbsDiff(y, io.get('y')!)).toBeLessThan(1e-5);
   }, 60_000);
 });
