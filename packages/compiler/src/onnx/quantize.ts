@@ -1,0 +1,189 @@
+/**
+ * Dynamic int8 quantization of an exported model, as one pass over the ModelProto: every matmul
+ * whose right operand is a constant 2-D float weight (a Linear's, read directly, through the
+ * portable target's Transpose, or as the onnxruntime target's FusedMatMul with transB) gets its
+ * weight as int8, symmetric, one scale per output column, and its activation quantized at run time
+ * (uint8, one scale per tensor: ONNX Runtime's DynamicQuantizeLinear). Everything else stays float:
+ * matmuls of two activations (the attention core: scores and values), LayerNorm, softmax, the
+ * residual stream, convolutions (ViT's and Swin's patch embedding), and the modules the caller
+ * excludes by `state_dict` path (`heads.head`). The pass works on the ModelProto, after lowering,
+ * so it serves every export target alike and sees the weights by their `state_dict` names.
+ *
+ * The form (bench/quantize-forms.ts, measured side by side): ONNX Runtime 1.30 turns each of
+ * DynamicQuantizeLinear + MatMulInteger + Cast + Mul, QDQ around MatMul and MatMulIntegerToFloat
+ * into the one com.microsoft DynamicQuantizeMatMul kernel (VNNI), so they run alike: 0.24-0.35 of
+ * the fp32 MatMul at ViT-B/16's sizes, error 1 %. The portable and onnx23 targets get the standard
+ * ops (any ONNX runtime reads them); the onnxruntime target gets DynamicQuantizeMatMul itself.
+ */
+import type { OnnxTarget } from './context.ts';
+import { DataType, type ModelProto, type NodeProto, onnx, type TensorProto } from './proto.ts';
+import { quantizePerColumn } from './quantize-weights.ts';
+
+const INT8 = onnx.TensorProto.DataType.INT8;
+const MS = 'com.microsoft';
+
+export interface QuantizeOptions {
+  /** Which form to write (see the file's comment); `portable` by default. */
+  readonly target?: OnnxTarget;
+  /** Module paths (`state_dict` prefixes, `heads.head`, `encoder.layers`) whose weights stay float. */
+  readonly exclude?: readonly string[];
+}
+
+/** What the pass decided for one matmul of the model. */
+export interface QuantizeDecision {
+  /** The ONNX node's name. */
+  readonly node: string;
+  readonly op: string;
+  /** The constant right operand's initializer (`state_dict` name), when it has one. */
+  readonly weight?: string;
+  readonly quantized: boolean;
+  /** Why it stays float, or the quantized weight's shape. */
+  readonly reason: string;
+}
+
+export interface QuantizeResult {
+  readonly model: ModelProto;
+  readonly decisions: readonly QuantizeDecision[];
+  /** Entries of `exclude` that matched no constant-weight matmul (a typo the caller should hear of). */
+  readonly unmatched: readonly string[];
+}
+
+/** The module a weight belongs to: its `state_dict` name without `.weight`. */
+export const modulePath = (weight: string) => weight.replace(/\.weight$/, '');
+
+/** Whether `module` is `path` or lies under it. */
+const under = (module: string, path: string) => module === path || module.startsWith(`${path}.`);
+
+const attr = (node: NodeProto, name: string) => node.attribute?.find((a) => a.name === name);
+const attrInt = (node: NodeProto, name: string, fallback: number) => Number(attr(node, name)?.i ?? fallback);
+
+/** A matmul's constant right operand, as the initializer holding it and whether it is held (N, K). */
+interface WeightSource {
+  readonly tensor: TensorProto;
+  readonly transposed: boolean;
+  /** The Transpose node that reads the initializer, when the weight goes through one. */
+  readonly transpose?: NodeProto;
+}
+
+/** Why a matmul cannot be quantized, or where its constant weight comes from. */
+function weightSource(node: NodeProto, initializers: ReadonlyMap<string, TensorProto>, producers: ReadonlyMap<string, NodeProto>): WeightSource | string {
+  if (node.opType === 'FusedMatMul') {
+    const alpha = attr(node, 'alpha')?.f ?? 1;
+    if (alpha !== 1 || attrInt(node, 'transA', 0) || attrInt(node, 'transBatchA', 0) || attrInt(node, 'transBatchB', 0)) return 'FusedMatMul with alpha or a transposed left operand';
+  }
+  const b = node.input![1]!;
+  const direct = initializers.get(b);
+  let source: WeightSource | undefined = direct && { tensor: direct, transposed: false };
+  const producer = producers.get(b);
+  if (!direct && producer?.opType === 'Transpose' && !producer.domain) {
+    const perm = attr(producer, 'perm')?.ints?.map(Number);
+    const held = initializers.get(producer.input![0]!);
+    if (held && perm?.length === 2 && perm[0] === 1 && perm[1] === 0) source = { tensor: held, transposed: true, transpose: producer };
+  }
+  if (!source) return 'right operand is computed (a product of two activations, as in attention)';
+  if (source.tensor.dataType !== DataType.FLOAT || source.tensor.dims?.length !== 2) return `weight ${source.tensor.name} is not a 2-D float tensor`;
+  if (!source.tensor.rawData) return `weight ${source.tensor.name} holds no inline data`;
+  return node.opType === 'FusedMatMul' && attrInt(node, 'transB', 0) ? { ...source, transposed: !source.transposed } : source;
+}
+
+// a copy: decoded raw data may be a view at any offset of a larger buffer
+const floats = (t: TensorProto) => new Float32Array(new Uint8Array(t.rawData!).buffer);
+const raw = (a: Int8Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/**
+ * The model with its constant-weight matmuls quantized (see the file's comment), what was decided for
+ * each matmul, and the exclusions that matched nothing. The input model is not changed.
+ */
+export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}): QuantizeResult {
+  const graph = model.graph ?? {};
+  const target = options.target ?? 'portable';
+  const exclude = options.exclude ?? [];
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
+  const producers = new Map((graph.node ?? []).flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
+  const taken = new Set([...initializers.keys(), ...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.input ?? []).map((i) => i.name!)]);
+  const fresh = (base: string) => {
+    let name = base;
+    for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
+    taken.add(name);
+    return name;
+  };
+
+  const decisions: QuantizeDecision[] = [];
+  const matched = new Set<string>();
+  const added: TensorProto[] = [];
+  // one int8 copy per weight and orientation, however many matmuls read it
+  const quantized = new Map<string, { data: string; scale: string }>();
+  const replaced = new Map<NodeProto, NodeProto[]>();
+  const bypassed = new Set<NodeProto>();
+  for (const node of graph.node ?? []) {
+    if ((node.opType !== 'MatMul' || node.domain) && (node.opType !== 'FusedMatMul' || node.domain !== MS)) continue;
+    const name = node.name ?? node.output![0]!;
+    const source = weightSource(node, initializers, producers);
+    if (typeof source === 'string') {
+      decisions.push({ node: name, op: node.opType, quantized: false, reason: source });
+      continue;
+    }
+    const weight = source.tensor.name!;
+    const hit = exclude.filter((path) => under(modulePath(weight), path));
+    hit.forEach((path) => matched.add(path));
+    if (hit.length) {
+      decisions.push({ node: name, op: node.opType, weight, quantized: false, reason: `excluded (${hit.join(', ')})` });
+      continue;
+    }
+    const [rows, cols] = source.tensor.dims!.map(Number) as [number, number];
+    const [k, n] = source.transposed ? [cols, rows] : [rows, cols];
+    const key = `${weight}${source.transposed ? '^T' : ''}`;
+    let q = quantized.get(key);
+    if (!q) {
+      const w = quantizePerColumn(floats(source.tensor), k, n, source.transposed);
+      q = { data: fresh(`${weight}_quantized`), scale: fresh(`${weight}_scale`) };
+      added.push({ name: q.data, dims: [k, n], dataType: INT8, rawData: raw(w.data) }, { name: q.scale, dims: [n], dataType: DataType.FLOAT, rawData: raw(w.scale) });
+      quantized.set(key, q);
+    }
+    if (source.transpose) bypassed.add(source.transpose);
+    replaced.set(node, quantizedMatMul(node, name, q, target, fresh));
+    decisions.push({ node: name, op: node.opType, weight, quantized: true, reason: `int8 (${k}, ${n}), a scale per column` });
+  }
+
+  const nodes = (graph.node ?? []).flatMap((n) => replaced.get(n) ?? [n]);
+  // the float weights and their Transposes that nothing reads any more go
+  const readBy = (list: readonly NodeProto[]) => new Set([...list.flatMap((n) => n.input ?? []), ...(graph.output ?? []).map((o) => o.name!)]);
+  const before = readBy(nodes);
+  const live = nodes.filter((n) => !bypassed.has(n) || n.output!.some((o) => before.has(o)));
+  const reads = readBy(live);
+  const initializer = [...(graph.initializer ?? []).filter((t) => reads.has(t.name!)), ...added];
+  const produced = new Set(live.flatMap((n) => n.output ?? []));
+  const valueInfo = graph.valueInfo?.filter((v) => produced.has(v.name!));
+  const imports = model.opsetImport ?? [];
+  const usesMs = live.some((n) => n.domain === MS) && !imports.some((o) => o.domain === MS);
+  return {
+    model: {
+      ...model,
+      opsetImport: usesMs ? [...imports, { domain: MS, version: 1 }] : imports,
+      graph: { ...graph, node: live, initializer, ...(valueInfo ? { valueInfo } : {}) },
+    },
+    decisions,
+    unmatched: exclude.filter((path) => !matched.has(path)),
+  };
+}
+
+/** The nodes computing `node`'s output from its float activation and the int8 weight. */
+function quantizedMatMul(node: NodeProto, name: string, q: { data: string; scale: string }, target: OnnxTarget, fresh: (base: string) => string): NodeProto[] {
+  const [x, y] = [node.input![0]!, node.output![0]!];
+  if (target === 'onnxruntime') return [{ name, opType: 'DynamicQuantizeMatMul', domain: MS, input: [x, q.data, q.scale], output: [y] }];
+  const [xq, xs, xz, yi, yf, s] = ['x_quantized', 'x_scale', 'x_zero_point', 'int32', 'float', 'scale'].map((v) => fresh(`${name}/${v}`)) as [string, string, string, string, string, string];
+  return [
+    { name: `${name}/DynamicQuantizeLinear`, opType: 'DynamicQuantizeLinear', input: [x], output: [xq, xs, xz] },
+    { name: `${name}/MatMulInteger`, opType: 'MatMulInteger', input: [xq, q.data, xz], output: [yi] },
+    { name: `${name}/Cast`, opType: 'Cast', input: [yi], output: [yf], attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }] },
+    { name: `${name}/Mul_scale`, opType: 'Mul', input: [xs, q.scale], output: [s] },
+    { name, opType: 'Mul', input: [yf, s], output: [y] },
+  ];
+}
+
+/** One line per matmul: quantized or kept float, and why (the pass's dump). */
+export function formatQuantizeDecisions(decisions: readonly QuantizeDecision[]): string {
+  const count = decisions.filter((d) => d.quantized).length;
+  const lines = decisions.map((d) => `  ${d.quantized ? 'int8 ' : 'float'} ${d.op} ${d.node}${d.weight ? ` (${d.weight})` : ''}: ${d.reason}`);
+  return [`quantize dynamic: ${count} of ${decisions.length} matmuls to int8`, ...lines].join('\n');
+}
