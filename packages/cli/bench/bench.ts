@@ -6,11 +6,10 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportOnnx, graphFlops } from '@tessera/compiler';
-import { evaluateDim, maxAbsDiff } from '@tessera/graph-dsl';
+import { evaluateDim, maxAbsDiff, randomInputs } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { prepareModel } from '../src/model.ts';
-import { randomInputs } from '../src/random-inputs.ts';
 import { medianMs, table } from './measure.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

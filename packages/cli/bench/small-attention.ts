@@ -13,11 +13,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportOnnx } from '@tessera/compiler';
-import { maxAbsDiff } from '@tessera/graph-dsl';
+import { maxAbsDiff, randomInputs } from '@tessera/graph-dsl';
 import { writeSafetensorsFile } from '@tessera/safetensors';
 import type * as Ort from 'onnxruntime-node';
 import { prepareModel } from '../src/model.ts';
-import { randomInputs } from '../src/random-inputs.ts';
 import { table } from './measure.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -6,11 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { exportOnnx, ONNX_TARGETS } from '@tessera/compiler';
 import { checkOnnxModel, onnxCheckerMissing, runOnnxRuntime } from '@tessera/compiler/node';
-import { maxAbsDiff, symbolsOf } from '@tessera/graph-dsl';
+import { inputSymbols, maxAbsDiff, randomInputs } from '@tessera/graph-dsl';
 import { Session } from '@tessera/runtime-tfjs';
 import { asArgs, CATALOG_CASES } from './catalog-cases.ts';
 import { prepareModel } from './model.ts';
-import { randomInputs } from './random-inputs.ts';
 
 describe('every catalog model exports to ONNX that onnx.checker accepts and ONNX Runtime runs like tfjs', () => {
   if (onnxCheckerMissing() && process.env.CI) throw new Error(`onnx.checker is required in CI: ${onnxCheckerMissing()}`);
@@ -23,7 +22,7 @@ describe('every catalog model exports to ONNX that onnx.checker accepts and ONNX
         const check = checkOnnxModel(onnx);
         if (check.ok !== undefined) expect(check, target).toEqual({ ok: true });
       }
-      const symbols = [...new Set(model.graph.inputs.flatMap((i) => model.graph.types.get(i.value)!.shape.flatMap(symbolsOf)))];
+      const symbols = inputSymbols(model.graph);
       const session = await Session.create(model.graph, { weights: model.weights });
       try {
         for (const batch of [1, 3]) {

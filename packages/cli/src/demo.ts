@@ -7,10 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { exportOnnx } from '@tessera/compiler';
 import { checkOnnxModel, runOnnxRuntime } from '@tessera/compiler/node';
-import { maxAbsDiff, printGraph, typeToString } from '@tessera/graph-dsl';
+import { maxAbsDiff, printGraph, randomInputs, typeToString } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { prepareModel } from './model.ts';
-import { randomInputs } from './random-inputs.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const MODEL = 'torch_multihead_attention';

@@ -6,11 +6,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { compile, fusionCounts, GraphEditor } from '@tessera/compiler';
-import { type Graph, hostTensor, initialWeights, maxAbsDiff, seededRandom, symbolsOf, trace } from '@tessera/graph-dsl';
+import { type Graph, hostTensor, initialWeights, inputSymbols, maxAbsDiff, randomInputs, seededRandom, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { Session } from '@tessera/runtime-tfjs';
 import { asArgs } from './catalog-cases.ts';
-import { randomInputs } from './random-inputs.ts';
 
 /** The graph with one more output, loss = sum over the float outputs of sum(output * fixed random weights). */
 function withLoss(graph: Graph): Graph {
@@ -45,7 +44,7 @@ describe('gradients through fused graphs', () => {
       // noise on top of the initial weights: ViT's head starts at zero, which would stop every gradient behind it
       const noise = seededRandom(3);
       const weights = new Map([...initialWeights(traced, 2)].map(([k, t]) => [k, hostTensor('float32', t.shape, Array.from(t.data, (x) => x + 0.05 * (noise() - 0.5)))]));
-      const symbols = [...new Set(traced.inputs.flatMap((i) => traced.types.get(i.value)!.shape.flatMap(symbolsOf)))];
+      const symbols = inputSymbols(traced);
       const inputs = randomInputs(traced, new Map(symbols.map((s) => [s, 2])), 4);
       const stepped = await Promise.all([true, false].map(async (fuse) => {
         const { graph, stats } = compile(traced, { mode: 'train', fuse });

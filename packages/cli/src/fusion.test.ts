@@ -5,11 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile, fusionCounts, interpret } from '@tessera/compiler';
-import { initialWeights, maxAbsDiff, symbolsOf, trace } from '@tessera/graph-dsl';
+import { initialWeights, inputSymbols, maxAbsDiff, randomInputs, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { Session } from '@tessera/runtime-tfjs';
 import { asArgs, CATALOG_CASES } from './catalog-cases.ts';
-import { randomInputs } from './random-inputs.ts';
 
 /** Attentions per model at its small config; the rest have none of the dot-product kind (additive, Nadaraya-Watson, a bare masked softmax). */
 const ATTENTIONS: Record<string, number> = {
@@ -53,7 +52,7 @@ describe('fusions on every catalog model', () => {
       expect(fused.graph.nodes.filter((n) => n.op === 'Attention')).toHaveLength(attentions);
       expect(fusionCounts(unfused.stats)).toEqual(Object.fromEntries(Object.keys(counts).map((k) => [k, 0])));
 
-      const symbols = [...new Set(traced.inputs.flatMap((i) => traced.types.get(i.value)!.shape.flatMap(symbolsOf)))];
+      const symbols = inputSymbols(traced);
       const inputs = randomInputs(traced, new Map(symbols.map((s, i) => [s, s === 'B' ? 2 : 3 + i])), 7);
       const weights = initialWeights(traced, 3);
       const [a, b] = [interpret(fused.graph, inputs, { weights }), interpret(unfused.graph, inputs, { weights })];

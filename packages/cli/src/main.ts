@@ -24,7 +24,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
              [--external-data] [--no-fuse]
                                          portable: opset 17 standard ops (the default); onnx23: opset 23's Attention;
                                          onnxruntime: ONNX Runtime's com.microsoft fused ops where measured faster`,
-  run: `  run MODEL --inputs IN.safetensors --output OUT.safetensors [--weights W.safetensors]
+  run: `  run MODEL --inputs IN.safetensors|--random-inputs SEED --output OUT.safetensors [--weights W.safetensors]
             [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--target T] [--no-fuse]
   run MODEL --image IMG.png|jpg [--weights W.safetensors] [--config k=v ...] [--max-pixels 50000000]
                                          classify an image: top-5 (ImageNet labels for 1000 classes)`,

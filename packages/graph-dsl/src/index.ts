@@ -11,3 +11,4 @@ export { cat, where, arange, full } from './functional.ts';
 export * as nn from './nn.ts';
 export * from './init.ts';
 export * from './check.ts';
+export * from './random-inputs.ts';

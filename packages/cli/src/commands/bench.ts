@@ -5,13 +5,12 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportOnnx, type OnnxTarget } from '@tessera/compiler';
-import { type HostTensor, symbolsOf } from '@tessera/graph-dsl';
+import { type HostTensor, randomInputs, symbolSizes } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import type * as Ort from 'onnxruntime-node';
 import { type Args, expectOptions, flag, option, UsageError } from '../args.ts';
 import { prepareModel } from '../model.ts';
 import { onnxTarget } from '../onnx-target.ts';
-import { randomInputs } from '../random-inputs.ts';
 import { medianMs } from '../timing.ts';
 
 export const BENCH_USAGE = `  bench MODEL [--config k=v ...] [--weights W.safetensors] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--target T]
@@ -54,8 +53,7 @@ export async function benchCommand(args: Args, log: (line: string) => void): Pro
   const fused = !flag(args, 'no-fuse');
 
   const model = await prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: fused });
-  const symbols = [...new Set(model.graph.inputs.flatMap((i) => model.graph.types.get(i.value)!.shape.flatMap(symbolsOf)))];
-  const inputs = randomInputs(model.graph, new Map(symbols.map((s) => [s, s === 'B' ? batch : OTHER_DIMS])), 0);
+    const inputs = randomInputs(model.graph, symbolSizes(model.graph, { batch, other: OTHER_DIMS }), 0);
   log(`timing ${name} (${fused ? 'fused' : 'not fused'}), batch ${batch}, ${WARMUP} warm-up runs and ${runs} timed ...`);
 
   let used: string;
