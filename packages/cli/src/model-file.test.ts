@@ -88,6 +88,8 @@ write('not_module.js', `export default { forward: (x) => x };\nexport const inpu
 write('no_inputs.mjs', `import { Module } from '@tessera/graph-dsl';\nexport default class extends Module { forward(x) { return x; } }\n`);
 write('bad_dtype.mjs', `import { Module } from '@tessera/graph-dsl';\nexport default class extends Module { forward(x) { return x; } }\nexport const inputs = { x: { dtype: 'float64', shape: ['B', 4] } };\n`);
 write('syntax.ts', `export default class {{\n`);
+write('bad_heads.ts', `import { nn } from '@tessera/graph-dsl';\nexport default () =>\n  new nn.MultiheadAttention(64, 5);\nexport const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\n`);
+write('bad_heads_top.mjs', `import { nn } from '@tessera/graph-dsl';\nexport const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\nexport default new nn.MultiheadAttention(64, 5);\n`);
 
 const E = 8;
 function randomTensor(shape: number[], seed: number): HostTensor<'float32'> {
@@ -163,8 +165,11 @@ describe('a model file in a bare folder, through the bin', () => {
       [['summary', './no_inputs.mjs'], /^error: \.\/no_inputs\.mjs: has no `inputs` export naming the inputs of forward; write it like export const inputs = \{ x: \{ dtype: 'float32', shape: \['B', 'T', 64\] \} \}\n$/],
       [['summary', './bad_dtype.mjs'], /^error: \.\/bad_dtype\.mjs: inputs\.x\.dtype must be one of float32, int32, bool, got string float64/],
       [['summary', './syntax.ts'], /^error: \.\/syntax\.ts could not be loaded: /],
+      [['summary', './bad_heads.ts'], /^error: \.\/bad_heads\.ts:3:3: ConfigError: MultiheadAttention: .*\(while building the model\)\n$/],
+      [['summary', './bad_heads_top.mjs'], /^error: \.\/bad_heads_top\.mjs could not be loaded: MultiheadAttention: .* \(at \.\/bad_heads_top\.mjs:3:16\)\n$/],
       [['summary', './missing.ts'], /^error: \.\/missing\.ts: no such model file \(a MODEL is a catalog name, see tessera list, or a \.ts\/\.js\/\.mjs file\)\n$/],
       [['summary', './shape_error.ts', '--config', 'embed_dim=4'], /^error: \.\/shape_error\.ts takes no --config \(embed_dim=4\): to take some, export const config/],
+      [['run', './block.ts', '--image', 'cat.png'], /^error: tessera run --image classifies with a catalog vision model \(its preprocessing is torchvision's\); give \.\/block\.ts its input with --inputs\n$/],
       [['summary', './block.ts', '--config', 'width=4'], /^error: model '\.\/block\.ts' has no config key 'width'; its keys are: embed_dim\n$/],
     ];
     const results = await Promise.all(cases.map(([argv]) => tessera(...argv)));

@@ -38,6 +38,32 @@ export async function registerModelHooks(): Promise<void> {
   if (!fromSource) (await import('tsx/esm/api')).register();
 }
 
+/** JavaScript's own errors: thrown in Tessera's code they are its bugs, thrown in the user's code theirs. */
+export const JS_ERRORS = new Set(['Error', 'TypeError', 'ReferenceError', 'RangeError', 'SyntaxError', 'EvalError', 'URIError', 'AggregateError']);
+const FRAME = /(?:file:\/\/)?(\/[^():]+):(\d+):(\d+)\)?$/;
+
+/** An error's stack frames, innermost first: file path and `line:column`. */
+function stackFrames(e: Error): { file: string; at: string }[] {
+  return (e.stack ?? '').split('\n').flatMap((line) => {
+    const m = / at /.test(line) ? FRAME.exec(line.trim()) : null;
+    return m ? [{ file: decodeURIComponent(m[1]!), at: `${m[2]}:${m[3]}` }] : [];
+  });
+}
+
+/**
+ * An error thrown while a model file's code ran (its import, its factory, its forward) as the
+ * user's error naming their line, or undefined when it is Tessera's: a JavaScript error thrown
+ * outside their file, or an error that never passed through it.
+ */
+export function userFault(e: unknown, file: string, doing: string): ModelFileError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const frames = stackFrames(e);
+  const absolute = path.resolve(file);
+  const theirs = frames.find((f) => f.file === absolute);
+  if (!theirs || (JS_ERRORS.has(e.name) && frames[0]?.file !== absolute)) return undefined;
+  return new ModelFileError(`${file}:${theirs.at}: ${e.name}: ${e.message} (${doing})`);
+}
+
 const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object (${Object.keys(v).join(', ') || 'no keys'})` : `${typeof v} ${String(v)}`);
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isTraceable = (v: unknown): v is Module & Traceable => v instanceof Module && typeof (v as Partial<Traceable>).forward === 'function';
@@ -108,11 +134,18 @@ export async function loadModelFile(file: string, overrides: readonly string[]):
   try {
     exports = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (e) {
-    throw new ModelFileError(`${file} could not be loaded: ${e instanceof Error ? e.message : String(e)}`);
+    // a syntax error, an import that is not there, or an error its top level threw: all the file's
+    const at = e instanceof Error ? stackFrames(e).find((f) => f.file === absolute) : undefined;
+    throw new ModelFileError(`${file} could not be loaded: ${e instanceof Error ? e.message : String(e)}${at ? ` (at ${file}:${at.at})` : ''}`);
   }
   if (exports.config === undefined && overrides.length) throw new ModelFileError(`${file} takes no --config (${overrides.join(' ')}): to take some, export const config = { key: default, ... } and export default a function of the config`);
   const config = resolveConfig(file, checkConfig(file, exports.config), {}, overrides);
-  const module = await moduleOf(file, exports.default, config);
+  let module: Module & Traceable;
+  try {
+    module = await moduleOf(file, exports.default, config);
+  } catch (e) {
+    throw e instanceof ModelFileError ? e : (userFault(e, file, 'while building the model') ?? e);
+  }
   const inputs = checkInputs(file, typeof exports.inputs === 'function' ? (exports.inputs as (c: Config) => unknown)(config) : exports.inputs);
   const arity = module.forward.length;
   if (arity > Object.keys(inputs).length) throw new ModelFileError(`${file}: forward takes ${arity} inputs but \`inputs\` names ${Object.keys(inputs).length} (${Object.keys(inputs).join(', ')}): name one per argument, in order`);

@@ -1,9 +1,8 @@
-import path from 'node:path';
 import { compile } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, type InputSpec, initialWeights, type Module, trace, type Traceable } from '@tessera/graph-dsl';
 import { buildModel, type Config, loadStateDict } from '@tessera/models';
 import { readSafetensorsFile } from '@tessera/safetensors';
-import { isModelFile, loadModelFile, ModelFileError } from './model-file.ts';
+import { isModelFile, JS_ERRORS, loadModelFile, userFault } from './model-file.ts';
 
 /** A model built from a catalog name or a model file, before tracing. */
 export interface ModelSource {
@@ -41,10 +40,6 @@ export async function loadModel(name: string, config: readonly string[]): Promis
   return { name, config: resolved, ...built };
 }
 
-const USER_CODE_ERRORS = ['TypeError', 'ReferenceError', 'RangeError'];
-/** A stack frame's file, line and column: `at f (file:///a/b.ts:3:7)` or `at /a/b.ts:3:7`. */
-const TOP_FRAME = /(?:file:\/\/)?(\/[^():]+):(\d+):(\d+)\)?$/;
-
 /**
  * Traces a model. A plain JavaScript error thrown in a model file's own code (calling a method
  * the DSL lacks, say) is the user's to fix: it becomes a ModelFileError naming their line.
@@ -53,9 +48,9 @@ export function traceModel(model: ModelSource): Graph {
   try {
     return trace(model.module, model.inputs, model.outputs);
   } catch (e) {
-    const at = e instanceof Error && isModelFile(model.name) && USER_CODE_ERRORS.includes(e.name) ? TOP_FRAME.exec(e.stack?.split('\n')[1] ?? '') : null;
-    if (!at || decodeURIComponent(at[1]!) !== path.resolve(model.name)) throw e;
-    throw new ModelFileError(`${model.name}:${at[2]}:${at[3]}: ${(e as Error).name}: ${(e as Error).message} (while tracing forward)`);
+    // Tessera's own user errors (an OpError at the user's line) say it already
+    if (!isModelFile(model.name) || (e instanceof Error && !JS_ERRORS.has(e.name))) throw e;
+    throw userFault(e, model.name, 'while tracing forward') ?? e;
   }
 }
 

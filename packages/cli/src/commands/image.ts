@@ -12,6 +12,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { type Args, expectOptions, option, UsageError } from '../args.ts';
 import { prepareModel, withOverrides } from '../model.ts';
+import { isModelFile } from '../model-file.ts';
 
 const LABELS = createRequire(import.meta.url)('../imagenet-labels.json') as string[];
 
@@ -190,6 +191,7 @@ export async function imageCommand(args: Args, log: (line: string) => void): Pro
   if (!Number.isSafeInteger(maxPixels) || maxPixels < 1) throw new UsageError(`--max-pixels ${maxText}: expected a whole number of pixels`);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera run needs a MODEL (see tessera list)');
+  if (isModelFile(name)) throw new UsageError(`tessera run --image classifies with a catalog vision model (its preprocessing is torchvision's); give ${name} its input with --inputs`);
   const file = option(args, 'image')!;
   let bytes: Uint8Array;
   try {
