@@ -1,0 +1,107 @@
+/**
+ * The dynamic quantization pass on exported models: which matmuls it quantizes (the constant-weight
+ * ones, not the attention core), exclusions by module path, and ONNX Runtime's results against the
+ * fp32 model's on every target (onnx.checker where its onnx reads the file).
+ */
+import { describe, expect, it } from 'vitest';
+import { type Graph, type HostTensor, Module, nn, type Tensor, trace } from '@tessera/graph-dsl';
+import { compile } from '../compile.ts';
+import { randomInputs } from '../testing.ts';
+import { ONNX_TARGETS, type OnnxTarget } from './context.ts';
+import { encodeModel, exportOnnxModel } from './export.ts';
+import { formatQuantizeDecisions, quantizeDynamic } from './quantize.ts';
+import { checkOnnx, randomWeights, runOnnx } from './test-support.ts';
+import { TEST_MODELS } from './test-models.ts';
+
+/** A pre-norm encoder layer (torch's nn.TransformerEncoderLayer) and a classifier head. */
+class Classifier extends Module {
+  readonly encoder = new nn.TransformerEncoderLayer(32, 4, { dim_feedforward: 64, batch_first: true, norm_first: true, activation: 'gelu' });
+  readonly head = new nn.Linear(32, 10);
+  forward(x: Tensor<'float32', 3>) {
+    return this.head.forward(this.encoder.forward(x));
+  }
+}
+
+const classifier = (): Graph => compile(trace(new Classifier(), { x: { dtype: 'float32', shape: ['B', 6, 32] } })).graph;
+const LINEAR_WEIGHTS = ['encoder.self_attn.in_proj_weight', 'encoder.self_attn.out_proj.weight', 'encoder.linear1.weight', 'encoder.linear2.weight', 'head.weight'];
+
+/** max |a - b| / max |b|: the error the CLI reports. */
+function relativeError(a: HostTensor, b: HostTensor): number {
+  let [diff, peak] = [0, 0];
+  for (let i = 0; i < b.data.length; i++) {
+    diff = Math.max(diff, Math.abs(a.data[i]! - b.data[i]!));
+    peak = Math.max(peak, Math.abs(b.data[i]!));
+  }
+  return diff / peak;
+}
+
+describe('quantizeDynamic', () => {
+  const graph = classifier();
+  const weights = randomWeights(graph, 1);
+  const exported = (target: OnnxTarget) => exportOnnxModel(graph, { weights, target });
+
+  for (const target of ONNX_TARGETS) {
+    it(`${target}: quantizes every Linear's weight and no product of two activations`, () => {
+      const model = exported(target);
+      const nodes = model.graph!.node!.length;
+      const { model: q, decisions, unmatched } = quantizeDynamic(model, { target });
+      expect(decisions.filter((d) => d.quantized).map((d) => d.weight).sort()).toEqual([...LINEAR_WEIGHTS].sort());
+      for (const d of decisions.filter((x) => !x.quantized)) expect(d.reason).toMatch(/right operand is computed/);
+      if (target === 'portable') expect(decisions.filter((d) => !d.quantized).length).toBeGreaterThanOrEqual(2); // scores and values
+      expect(unmatched).toEqual([]);
+      // the float weights and their Transposes are gone, the int8 ones are in
+      const init = new Map(q.graph!.initializer!.map((t) => [t.name!, t]));
+      for (const w of LINEAR_WEIGHTS) {
+        expect(init.has(w), w).toBe(false);
+        expect(init.get(`${w}_quantized`)?.dataType, w).toBe(3); // INT8
+      }
+      expect(init.get('head.weight_quantized')!.dims!.map(Number)).toEqual([32, 10]);
+      expect(init.get('head.weight_scale')!.dims!.map(Number)).toEqual([10]);
+      const ops = q.graph!.node!.map((n) => n.opType);
+      // no Transpose of a weight is left (the portable target's Linear wrote one each)
+      expect(q.graph!.node!.filter((n) => n.opType === 'Transpose' && LINEAR_WEIGHTS.includes(n.input![0]!))).toEqual([]);
+      if (target === 'onnxruntime') expect(ops.filter((o) => o === 'DynamicQuantizeMatMul')).toHaveLength(5);
+      else expect(ops.filter((o) => o === 'MatMulInteger')).toHaveLength(5);
+      expect(q.graph!.node!.every((n) => n.domain !== 'com.microsoft') || q.opsetImport!.some((o) => o.domain === 'com.microsoft')).toBe(true);
+      expect(model.graph!.node!.length, 'the input model is not changed').toBe(nodes);
+      expect(formatQuantizeDecisions(decisions)).toMatch(/^quantize dynamic: 5 of \d+ matmuls to int8\n {2}int8 /);
+    });
+  }
+
+  it('keeps excluded modules float, by path prefix, and names the exclusions that matched nothing', () => {
+    const model = exported('portable');
+    const { model: q, decisions, unmatched } = quantizeDynamic(model, { exclude: ['head', 'encoder.linear', 'encoder.linear1', 'heads.head'] });
+    const kept = decisions.filter((d) => d.weight && !d.quantized);
+    // 'encoder.linear' is not a module: it does not take encoder.linear1 or linear2 by its letters
+    expect(kept.map((d) => [d.weight, d.reason])).toEqual([
+      ['encoder.linear1.weight', 'excluded (encoder.linear1)'],
+      ['head.weight', 'excluded (head)'],
+    ]);
+    expect(unmatched).toEqual(['encoder.linear', 'heads.head']);
+    const names = q.graph!.initializer!.map((t) => t.name);
+    expect(names).toContain('head.weight');
+    expect(names).not.toContain('head.weight_quantized');
+    expect(names).toContain('encoder.linear2.weight_quantized');
+  });
+
+  const cases: Record<string, () => Graph> = { classifier, windowBlock: TEST_MODELS.windowBlock };
+  for (const [name, make] of Object.entries(cases)) {
+    it(`${name}: every target runs in ONNX Runtime within 3 % of the fp32 model (onnx.checker where it reads the file)`, async () => {
+      const g = make();
+      const w = randomWeights(g, 2);
+      const inputs = randomInputs(g, { B: 2 }, 5);
+      for (const target of ONNX_TARGETS) {
+        const fp32 = exportOnnxModel(g, { weights: w, target });
+        const { model, decisions } = quantizeDynamic(fp32, { target });
+        expect(decisions.some((d) => d.quantized), target).toBe(true);
+        const bytes = encodeModel(model);
+        if (target !== 'onnx23') expect(checkOnnx(bytes), target).toBeUndefined();
+        const [ref, got] = await Promise.all([runOnnx(encodeModel(fp32), inputs), runOnnx(bytes, inputs)]);
+        const errors = Object.entries(ref).map(([output, t]) => [output, relativeError(got[output]!, t)] as const);
+        // int8 moves the numbers by about 1 % (an output no Linear reaches, windowBlock's causal, not at all); a scale off by 2x is 50 % or more
+        for (const [output, error] of errors) expect(error, `${target}: ${output}`).toBeLessThan(0.03);
+        expect(Math.max(...errors.map(([, e]) => e)), target).toBeGreaterThan(1e-4);
+      }
+    });
+  }
+});
