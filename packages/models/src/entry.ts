@@ -1,5 +1,5 @@
 /** What a catalog entry is, and the small pieces entries share. */
-import { type DimLike, type InputSpec, Module, type Tensor, type Traceable } from '@tessera/graph-dsl';
+import { type DimLike, evaluateDim, type HostTensor, InputError, type InputSpec, Module, sizeOf, type Tensor, toDim, type Traceable } from '@tessera/graph-dsl';
 import type { Choices, Config } from './config.ts';
 
 /** A model ready to trace: the module, its named inputs in forward order, and its output names. */
@@ -35,17 +35,32 @@ export function validLensInput(c: Config, batch: DimLike, queries: DimLike): Rec
 
 export type Call = (...xs: Tensor<never, number>[]) => ReturnType<Traceable['forward']>;
 
+/** The values an integer input may hold, from `min` to `max` (a number or a dim of the inputs, 'S'): ids of a vocabulary, lengths. */
+export interface ValueRange {
+  readonly min: number;
+  readonly max: DimLike;
+  /** What the values are, for the message: 'a token id of the source vocabulary'. */
+  readonly what: string;
+}
+
 /**
  * Adapts a module whose forward takes options to the positional inputs `trace` gives. It is
- * transparent: the inner module's parameters keep their own `state_dict` names.
+ * transparent: the inner module's parameters keep their own `state_dict` names. `ranges` are the
+ * values its integer inputs may hold, which no shape says (see `checkInputValues`).
  */
 export class Adapter extends Module implements Traceable {
   readonly #inner: Module | undefined;
   readonly #call: Call;
-  constructor(inner: Module | undefined, call: Call) {
+  readonly #ranges: Readonly<Record<string, ValueRange>>;
+  constructor(inner: Module | undefined, call: Call, ranges: Readonly<Record<string, ValueRange>> = {}) {
     super();
     this.#inner = inner;
     this.#call = call;
+    this.#ranges = ranges;
+  }
+  /** The values its integer inputs may hold, by input name. */
+  valueRanges(): Readonly<Record<string, ValueRange>> {
+    return this.#ranges;
   }
   override namedParameters(prefix = '') {
     return this.#inner?.namedParameters(prefix) ?? [];
@@ -58,3 +73,23 @@ export class Adapter extends Module implements Traceable {
   }
 }
 
+
+/**
+ * Checks the values of a model's integer inputs against the ranges it declares, before a run: a
+ * token id outside the vocabulary (PyTorch's nn.Embedding raises; a gather would fail or read
+ * zeros) or a valid length outside [1, length] (0 would mask every key) is an InputError naming
+ * the input, the value and where it is. `bindings` are the dims the inputs gave (from bindInputs).
+ */
+export function checkInputValues(module: Module, inputs: Readonly<Record<string, HostTensor>>, bindings: ReadonlyMap<string, number>, source?: string): void {
+  if (!(module instanceof Adapter)) return;
+  for (const [name, range] of Object.entries(module.valueRanges())) {
+    const t = inputs[name];
+    if (!t) continue;
+    const max = evaluateDim(toDim(range.max), bindings);
+    const at = t.data.findIndex((v) => v < range.min || v > max);
+    if (at < 0) continue;
+    const index = t.shape.map((_, axis) => Math.floor(at / sizeOf(t.shape.slice(axis + 1))) % t.shape[axis]!);
+    const bound = typeof range.max === 'number' ? String(max) : `${String(range.max)} = ${max}`;
+    throw new InputError(`${source ? `inputs ${source}: ` : ''}input '${name}' holds ${t.data[at]} at [${index.join(', ')}]; it must be ${range.what}, from ${range.min} to ${bound}`);
+  }
+}

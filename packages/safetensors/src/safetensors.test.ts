@@ -80,8 +80,10 @@ describe('safetensors', () => {
       f64: { dtype: 'F64', shape: [1], bytes: f64([0.1]) },
       u8: { dtype: 'U8', shape: [2], bytes: [200, 7] },
     });
-    const { tensors } = decodeSafetensors(bytes);
+    const { tensors, stored } = decodeSafetensors(bytes);
     expect(tensors.get('i64')).toMatchObject({ dtype: 'int32', data: Int32Array.of(5, -3) });
+    // what the file said, for messages about a tensor of the wrong dtype
+    expect([stored.get('i64'), stored.get('f16'), stored.get('u8')]).toEqual(['I64', 'F16', 'U8']);
     expect(Array.from(tensors.get('f16')!.data)).toEqual([1, -2.5, 65504]);
     expect(Array.from(tensors.get('bf16')!.data)).toEqual([1.5, 1, -2.5, 65280]);
     expect(Array.from(tensors.get('i8')!.data)).toEqual([-1, 127]);

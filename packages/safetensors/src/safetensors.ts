@@ -13,6 +13,8 @@ export class SafetensorsError extends Error {
 export interface Decoded {
   readonly tensors: Map<string, HostTensor>;
   readonly metadata: Record<string, string>;
+  /** Each tensor's dtype as the file stores it (I64, F16, ...), which the reader widens or narrows to a Tessera dtype. */
+  readonly stored: ReadonlyMap<string, string>;
 }
 
 type Reader = (view: DataView, offset: number) => number;
@@ -80,6 +82,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Decod
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
   const tensors = new Map<string, HostTensor>();
+  const storedAs = new Map<string, string>();
   const spans: { name: string; begin: number; end: number }[] = [];
   const metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
@@ -108,6 +111,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Decod
     if (end - begin !== count * stored!.size) fail(`tensor '${name}' ${e.dtype}[${shape.join(', ')}] needs ${count * stored!.size} bytes, its data_offsets span ${end - begin}`);
     spans.push({ name, begin, end });
     tensors.set(name, readTensor(name, stored!, shape, view, dataStart + begin, count, source));
+    storedAs.set(name, e.dtype as string);
   }
   // as the reference reader: the tensors tile the data exactly, in offset order (no overlap, no gap, nothing after)
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -120,7 +124,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Decod
     previous = span;
   }
   if (at !== dataLength) fail(`${dataLength - at} bytes follow the last tensor's data (which ends at ${at} of ${dataLength}); the file has trailing bytes`);
-  return { tensors, metadata };
+  return { tensors, metadata, stored: storedAs };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { userErrorOf } from '../cli-testing.ts';
 import { main } from '../main.ts';
 import { centerCropOffset, decodeImage, imageSize, preprocess, topK } from './image.ts';
 
@@ -40,6 +41,14 @@ describe('tessera run --image', () => {
     expect(rows.length).toBe(5);
     expect(rows[0]).toMatch(/^1\. +\d+\.\d\d% {2}class \d \(\d\)$/);
     expect(out).toMatch(/50x40 -> 32x32/);
+  });
+
+  it('says a model that takes no image takes none, naming its inputs', async () => {
+    const file = path.join(dir, 'g.png');
+    writeFileSync(file, gradient(50, 40));
+    expect(await userErrorOf(['run', 'torch_multihead_attention', '--image', file, '--config', 'embed_dim=16', 'num_heads=2'])).toMatch(
+      /model 'torch_multihead_attention' does not take an image \(one input of shape \(1, 3, H, W\)\); its inputs are query: f32\[L, 1, 16\], key: f32\[S, 1, 16\], value: f32\[S, 1, 16\]: give them with --inputs/,
+    );
   });
 
   it('top-k is sorted softmax', () => {

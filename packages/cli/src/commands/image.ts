@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { evaluateDim, type HostTensor, hostTensor } from '@tessera/graph-dsl';
+import { type HostTensor, hostTensor, typeToString } from '@tessera/graph-dsl';
 import { initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
@@ -201,9 +201,14 @@ export async function imageCommand(args: Args, log: (line: string) => void): Pro
   }
   const image = decodeImage(bytes, file, maxPixels);
   const model = await prepareModel(name, withOverrides(['batch=1'], args.options.get('config') ?? []), option(args, 'weights'));
-  const input = model.graph.inputs[0]!;
-  const shape = model.graph.types.get(input.value)!.shape.map((d) => evaluateDim(d, new Map()));
-  if (shape.length !== 4 || shape[1] !== 3) throw new UsageError(`tessera run --image: model '${name}' does not take an image (its input ${input.name} is [${shape.join(', ')}])`);
+  // one (1, 3, H, W) input of known size: anything else (attention's query, key, value of symbolic lengths) takes no image
+  const takes = model.graph.inputs.map((i) => `${i.name}: ${typeToString(model.graph.types.get(i.value)!)}`).join(', ');
+  const [input, ...others] = model.graph.inputs;
+  const dims = model.graph.types.get(input!.value)!.shape;
+  if (others.length > 0 || dims.length !== 4 || dims[1] !== 3 || !dims.every((d) => typeof d === 'number')) {
+    throw new UsageError(`tessera run --image: model '${name}' does not take an image (one input of shape (1, 3, H, W)); its inputs are ${takes}: give them with --inputs FILE.safetensors`);
+  }
+  const shape = dims as readonly number[];
   const [ch, cw] = [shape[2]!, shape[3]!];
   const base = PRESETS[name] ?? { resize: Math.round((Math.min(ch, cw) * 256) / 224), crop: Math.min(ch, cw), interpolation: 'bilinear' as const };
   const preset = { ...base, resize: Math.round((base.resize * Math.max(ch, cw)) / base.crop), crop: Math.max(ch, cw) };
@@ -213,7 +218,7 @@ export async function imageCommand(args: Args, log: (line: string) => void): Pro
   const session = await Session.create(model.graph, { weights: model.weights });
   let logits: HostTensor;
   try {
-    const out = await session.run({ [input.name]: pixels });
+    const out = await session.run({ [input!.name]: pixels });
     logits = Object.values(out)[0]!;
   } finally {
     session.dispose();

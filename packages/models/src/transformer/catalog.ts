@@ -1,6 +1,6 @@
 import { type InputSpec, Module, type Tensor } from '@tessera/graph-dsl';
 import { type Config, ConfigError } from '../config.ts';
-import { Adapter, type BuiltModel, type CatalogEntry, dim, f32, i32, num } from '../entry.ts';
+import { Adapter, type BuiltModel, type CatalogEntry, dim, f32, i32, num, type ValueRange } from '../entry.ts';
 import type { KVCache } from './decoder-block.ts';
 import { EncoderDecoder, type TransformerSizes } from './encoder-decoder.ts';
 import { maskedSoftmaxCELoss } from './masked-ce-loss.ts';
@@ -20,6 +20,21 @@ export function transformerSizes(c: Config): TransformerSizes & { readonly numDe
   return {
     srcVocabSize: num(c, 'src_vocab'), tgtVocabSize: num(c, 'tgt_vocab'), numHiddens: d, numHeads: h, ffnNumHiddens: num(c, 'dim_feedforward'),
     numLayers: num(c, 'num_encoder_layers'), numDecoderLayers: num(c, 'num_decoder_layers'), dropout: num(c, 'dropout'), maxLen: num(c, 'max_len'),
+  };
+}
+
+/**
+ * What the integer inputs may hold (checked on the data before a run, `checkInputValues`): token
+ * ids of their vocabulary, valid lengths from 1 to their sequence's length, a decoding position
+ * inside the positional encoding.
+ */
+function inputRanges(c: Config): Record<string, ValueRange> {
+  const ids = (key: 'src_vocab' | 'tgt_vocab', side: string): ValueRange => ({ min: 0, max: num(c, key) - 1, what: `a token id of the ${side} vocabulary (${key} ${num(c, key)})` });
+  const lengths = (key: 'src_len' | 'tgt_len'): ValueRange => ({ min: 1, max: dim(c, key), what: "a valid length: at least 1 token, at most the sequence's length" });
+  const tgt = ids('tgt_vocab', 'target');
+  return {
+    src: ids('src_vocab', 'source'), src_valid_lens: lengths('src_len'), tgt, labels: tgt, label_valid_lens: lengths('tgt_len'), token: tgt,
+    position: { min: 0, max: num(c, 'max_len') - 1, what: `a position of the positional encoding (max_len ${num(c, 'max_len')})` },
   };
 }
 
@@ -45,11 +60,12 @@ export function transformerGraphs(c: Config, model = buildEncoderDecoder(c)) {
   const d = num(c, 'd_model');
   const layers = model.decoder.blks.length;
   const names = cacheNames(layers);
+  const ranges = inputRanges(c);
   const train: BuiltModel = {
     module: new Adapter(model, (src, srcLens, tgt, labels, labelLens) => {
       const r = model.forward(src as Tensor<'int32', 2>, srcLens as Tensor<'int32', 1>, tgt as Tensor<'int32', 2>);
       return { loss: maskedSoftmaxCELoss(r.logits, labels as Tensor<'int32', 2>, labelLens as Tensor<'int32', 1>, num(c, 'label_smoothing') || 0) };
-    }),
+    }, ranges),
     inputs: { src: i32(B, S), src_valid_lens: i32(B), tgt: i32(B, T), labels: i32(B, T), label_valid_lens: i32(B) },
     outputs: ['loss'],
   };
@@ -58,7 +74,7 @@ export function transformerGraphs(c: Config, model = buildEncoderDecoder(c)) {
     module: new Adapter(encoderPart, (src, srcLens) => {
       const r = model.encoder.forward(src as Tensor<'int32', 2>, srcLens as Tensor<'int32', 1>);
       return { enc_outputs: r.output, ...Object.fromEntries(r.attentionWeights.map((w, i) => [`enc_attention_${i}`, w])) };
-    }),
+    }, ranges),
     inputs: { src: i32(B, S), src_valid_lens: i32(B) },
     outputs: ['enc_outputs', ...model.encoder.blks.map((_, i) => `enc_attention_${i}`)],
   };
@@ -73,7 +89,7 @@ export function transformerGraphs(c: Config, model = buildEncoderDecoder(c)) {
         ...Object.fromEntries(r.caches.flatMap((kv, i) => [[names[i]!.newK, kv.keys], [names[i]!.newV, kv.values]])),
         ...Object.fromEntries(r.crossAttentionWeights.map((w, i) => [`cross_attention_${i}`, w])),
       };
-    }),
+    }, ranges),
     inputs: { token: i32(B, 1), position: i32(1), enc_outputs: f32(B, S, d), src_valid_lens: i32(B), ...cacheInputs },
     outputs: ['logits', ...names.flatMap((n) => [n.newK, n.newV]), ...names.map((_, i) => `cross_attention_${i}`)],
   };
@@ -113,7 +129,7 @@ export const TRANSFORMER_MODELS: readonly CatalogEntry[] = [
             ...Object.fromEntries(r.encoderAttentionWeights.map((w, i) => [`enc_attention_${i}`, w])),
             ...Object.fromEntries(r.selfAttentionWeights.flatMap((w, i) => [[`dec_self_attention_${i}`, w], [`dec_cross_attention_${i}`, r.crossAttentionWeights[i]!]])),
           };
-        }),
+        }, inputRanges(c)),
         inputs: { src: i32(B, S), src_valid_lens: i32(B), tgt: i32(B, T) },
         outputs: ['logits', ...weightNames],
       };
