@@ -83,6 +83,23 @@ export default new M();
 export const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };
 `,
 );
+write(
+  'mlp.js',
+  `import { Module, nn } from '@tessera/graph-dsl';
+class Mlp extends Module {
+  constructor() {
+    super();
+    this.fc1 = new nn.Linear(4, 8);
+    this.fc2 = new nn.Linear(8, 2);
+  }
+  forward(x) {
+    return this.fc2.forward(this.fc1.forward(x).relu());
+  }
+}
+export default Mlp;
+export const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };
+`,
+);
 write('no_default.ts', `export const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\n`);
 write('not_module.js', `export default { forward: (x) => x };\nexport const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\n`);
 write('no_inputs.mjs', `import { Module } from '@tessera/graph-dsl';\nexport default class extends Module { forward(x) { return x; } }\n`);
@@ -123,15 +140,16 @@ describe('a model file in a bare folder, through the bin', () => {
     writeSafetensorsFile(path.join(dir, 'w.safetensors'), weights);
     writeSafetensorsFile(path.join(dir, 'in.safetensors'), new Map([['x', x]]));
     const config = ['--config', `embed_dim=${E}`];
-    const [summary, compiled, exported, ran, initial, bench] = await Promise.all([
+    const [summary, compiled, exported, ran, initial, bench, plainJs] = await Promise.all([
       tessera('summary', './block.ts', ...config, '--json'),
       tessera('compile', 'block.ts', ...config),
       tessera('export', './block.ts', ...config, '--onnx', 'block.onnx'),
       tessera('run', './block.ts', ...config, '--weights', 'w.safetensors', '--inputs', 'in.safetensors', '--output', 'out.safetensors', '--backend', 'cpu'),
       tessera('run', './block.ts', ...config, '--inputs', 'in.safetensors', '--output', 'initial.safetensors', '--backend', 'cpu'),
       tessera('bench', './block.ts', ...config, '--runs', '1', '--backend', 'cpu', '--json'),
+      tessera('summary', './mlp.js', '--json'),
     ]);
-    for (const r of [summary, compiled, exported, ran, initial, bench]) {
+    for (const r of [summary, compiled, exported, ran, initial, bench, plainJs]) {
       expect(r.stderr).not.toMatch(/error/);
       expect(r.status).toBe(0);
     }
@@ -154,6 +172,8 @@ describe('a model file in a bare folder, through the bin', () => {
     expect(initial.stderr).toMatch(/no --weights: \.\/block\.ts runs on its initial \(seed 0\) weights, not trained ones/);
     expect(readSafetensorsFile(path.join(dir, 'initial.safetensors')).tensors.get('y')!.shape).toEqual([2, 3, E]);
     expect(JSON.parse(bench.stdout)).toMatchObject({ model: './block.ts', backend: 'cpu', batch: 1, runs: 1 });
+    // plain JavaScript in a folder without package.json loads as an ES module too
+    expect(JSON.parse(plainJs.stdout)).toMatchObject({ model: './mlp.js', outputs: { output: 'f32[B, 2]' }, parameters: 4 * 8 + 8 + 8 * 2 + 2 });
   }, 120_000);
 
   it('says what is wrong with a file, as a user error: a shape error at the user\'s line, a method the DSL lacks, missing or wrong exports', async () => {
