@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialWeights, Module, nn, OpError, printGraph, type Tensor, trace } from './index.ts';
+import { ConfigError, initialWeights, Module, nn, OpError, printGraph, type Tensor, trace } from './index.ts';
 
 class Block extends Module {
   readonly fc1 = new nn.Linear(8, 16);
@@ -57,6 +57,22 @@ describe('modules and tracing', () => {
     expect([...state.get('block.norm.weight')!.data]).toEqual(Array(8).fill(1));
     expect([...state.get('block.norm.bias')!.data]).toEqual(Array(8).fill(0));
     expect([...model.stateDict(8).get('embed.weight')!.data]).not.toEqual([...state.get('embed.weight')!.data]);
+  });
+
+  it('says plainly when forward returns something other than tensors', () => {
+    const returning = (value: (x: Tensor) => unknown) =>
+      new (class extends Module {
+        forward(x: Tensor<'float32', 2>) {
+          return value(x) as Tensor;
+        }
+      })();
+    const inputs = { x: { dtype: 'float32', shape: ['B', 4] } } as const;
+    expect(() => trace(returning(() => undefined), inputs)).toThrow(/^trace: forward returned undefined, not a Tensor: it must return a Tensor, an array of Tensors or an object of Tensors \(is a return missing\?\)$/);
+    expect(() => trace(returning(() => 3), inputs)).toThrow(/forward returned a number, not a Tensor/);
+    expect(() => trace(returning((x) => [x, 'y']), inputs)).toThrow(/forward returned at \[1\] a string, not a Tensor/);
+    expect(() => trace(returning((x) => ({ y: x, z: null })), inputs)).toThrow(/forward returned at \.z null, not a Tensor/);
+    expect(() => trace(returning((x) => [x, x]), inputs, ['a', 'b', 'c'])).toThrow(/^trace: forward returned 2 tensors but 3 output names were given \(a, b, c\)$/);
+    expect(() => trace(returning(() => undefined), inputs)).toThrow(ConfigError);
   });
 
   it('records a typed graph with symbolic dims, module scopes and source lines', () => {

@@ -1,6 +1,7 @@
 import type { DType, HostTensor } from './dtype.ts';
 import { type DimLike, toDim } from './dim.ts';
 import { GraphBuilder } from './builder.ts';
+import { ConfigError } from './errors.ts';
 import { initialValues } from './init.ts';
 import type { Graph, NamedValue } from './ir.ts';
 import { Parameter, type Shape, Tensor } from './tensor.ts';
@@ -93,11 +94,19 @@ export function trace(model: Module & Traceable, inputs: Readonly<Record<string,
   }
 }
 
+const describeValue = (v: unknown) => (v === null || v === undefined ? String(v) : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object of ${v.constructor?.name ?? 'no class'}` : `a ${typeof v}`);
+
+/** The graph's outputs from what forward returned; anything but tensors is the model's mistake, said plainly. */
 function nameOutputs(result: ForwardResult, names?: readonly string[]): NamedValue[] {
+  const returned = (what: string, v: unknown): never => {
+    throw new ConfigError(`trace: forward returned ${what}${describeValue(v)}, not a Tensor: it must return a Tensor, an array of Tensors or an object of Tensors${v === undefined ? ' (is a return missing?)' : ''}`);
+  };
+  const id = (t: unknown, what: string) => (t instanceof Tensor ? t.ref().id : returned(what, t));
   if (result instanceof Tensor) return [{ name: names?.[0] ?? 'output', value: result.ref().id }];
   if (Array.isArray(result)) {
-    if (names && names.length !== result.length) throw new Error(`forward returned ${result.length} tensors but ${names.length} output names were given`);
-    return result.map((t: Tensor, i) => ({ name: names?.[i] ?? `output_${i}`, value: t.ref().id }));
+    if (names && names.length !== result.length) throw new ConfigError(`trace: forward returned ${result.length} tensors but ${names.length} output names were given (${names.join(', ')})`);
+    return result.map((t: unknown, i) => ({ name: names?.[i] ?? `output_${i}`, value: id(t, `at [${i}] `) }));
   }
-  return Object.entries(result as Record<string, Tensor>).map(([name, t]) => ({ name, value: t.ref().id }));
+  if (typeof result !== 'object' || result === null) return returned('', result);
+  return Object.entries(result as Record<string, unknown>).map(([name, t]) => ({ name, value: id(t, `at .${name} `) }));
 }
