@@ -1,5 +1,5 @@
 /** Every catalog model at its small config, plus the variants where a config switches inputs or layout: the cases the catalog-wide tests run. */
-import { CATALOG, type CatalogEntry, type Config } from '@tessera/models';
+import { CATALOG, type CatalogEntry, type Config, configWords } from '@tessera/models';
 
 const VARIANTS: Record<string, readonly Config[]> = {
   masked_softmax: [{ valid_lens: 'none' }, { valid_lens: '2d' }],
@@ -15,7 +15,7 @@ const VARIANTS: Record<string, readonly Config[]> = {
 };
 
 /** A config as the CLI's `key=value` words. */
-export const asArgs = (c: Config): string[] => Object.entries(c).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
+export const asArgs = (c: Config): string[] => configWords(c);
 
 export const CATALOG_CASES: readonly { readonly entry: CatalogEntry; readonly config: Config }[] = CATALOG.flatMap((entry) =>
   [{}, ...(VARIANTS[entry.name] ?? [])].map((variant) => ({ entry, config: { ...entry.small, ...variant } })),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildModel } from './catalog.ts';
+import { buildModel, CATALOG } from './catalog.ts';
+import { configWords, resolveConfig } from './config.ts';
 
 describe('config values are checked before anything is built', () => {
   it('refuses sizes that are negative, zero, fractional, none or huge, and probabilities outside [0, 1)', () => {
@@ -22,5 +23,15 @@ describe('config values are checked before anything is built', () => {
 
   it('takes values in range, none where the default is none, and a symbolic batch', () => {
     expect(() => buildModel('torch_multihead_attention', ['embed_dim=16', 'num_heads=4', 'kdim=none', 'dropout=0.1', 'batch=B'])).not.toThrow();
+  });
+});
+
+describe('configWords', () => {
+  it("writes every catalog model's defaults as key=value words that resolve to the same config", () => {
+    for (const entry of CATALOG) {
+      const words = configWords(entry.defaults);
+      expect(resolveConfig(entry.name, entry.defaults, entry.choices, words), entry.name).toEqual(entry.defaults);
+    }
+    expect(configWords({ depths: [2, 2, 6, 2], kdim: null, batch_first: true })).toEqual(['depths=2,2,6,2', 'kdim=null', 'batch_first=true']);
   });
 });

@@ -27,6 +27,12 @@ function parseValue(model: string, key: string, text: string, like: ConfigValue,
   return text;
 }
 
+/** A config value as `key=value` text writes it (a list as `2,2,6,2`, none as null): what resolveConfig parses back. */
+export const configValueText = (v: ConfigValue): string => (Array.isArray(v) ? v.join(',') : String(v));
+
+/** A config as the CLI's `key=value` words. */
+export const configWords = (config: Config): string[] => Object.entries(config).map(([k, v]) => `${k}=${configValueText(v)}`);
+
 /**
  * Applies `key=value` overrides (or an object of values) to a model's defaults; an unknown key
  * or a value of the wrong kind is a ConfigError that lists what the model takes.

@@ -1,0 +1,134 @@
+/**
+ * The page: a shell that draws at once, then loads the compiler and tfjs (./pipeline.ts, its own
+ * chunk). `?model=...` answers the automation contract (./contract.ts) into #result.
+ */
+import type { BackendInfo } from '@tessera/runtime-tfjs';
+import type { Config } from '@tessera/models';
+import { errorText, parseRequest, type Request, requestSearch, type RunResult } from './contract.ts';
+
+type Pipeline = typeof import('./pipeline.ts');
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const DEFAULT_MODEL = 'torch_multihead_attention';
+
+
+function setStatus(text: string, busy = false): void {
+  $('status').textContent = text;
+  $('status').classList.toggle('busy', busy);
+}
+
+/** Lets the browser paint the status line before a long synchronous step (tracing, compiling). */
+const paint = () => new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+
+function showError(e: unknown): void {
+  const text = errorText(e);
+  $('error').hidden = false;
+  $('error').textContent = `error: ${text}`;
+  $('result').textContent = JSON.stringify({ error: text });
+  setStatus('Stopped on an error (below).');
+}
+
+/** One row per PyTorch constructor argument, with the model's value; fixed choices as a select. */
+function drawConfigForm(p: Pipeline, name: string, values: Config): void {
+  const entry = p.CATALOG.find((e) => e.name === name)!;
+  $('description').textContent = `${entry.description} (matches ${entry.reference})`;
+  const form = $('config');
+  form.replaceChildren();
+  for (const [key, fallback] of Object.entries(entry.defaults)) {
+    const label = document.createElement('label');
+    label.htmlFor = `config-${key}`;
+    label.innerHTML = `<code>${key}</code>`;
+    const choices = entry.choices[key];
+    const input = document.createElement(choices ? 'select' : 'input') as HTMLInputElement | HTMLSelectElement;
+    if (input instanceof HTMLSelectElement) for (const c of choices!) input.add(new Option(c, c));
+    input.id = `config-${key}`;
+    input.name = key;
+    input.dataset.default = p.configValueText(fallback);
+    input.value = p.configValueText(values[key] ?? fallback);
+    form.append(label, input);
+  }
+}
+
+/** The form as the CLI's config words: only the arguments that differ from the model's defaults. */
+function configFromForm(): string[] {
+  return [...$('config').querySelectorAll<HTMLInputElement | HTMLSelectElement>('input, select')]
+    .filter((i) => i.value.trim() !== i.dataset.default)
+    .map((i) => `${i.name}=${i.value.trim()}`);
+}
+
+function drawCompiled(compiled: ReturnType<Pipeline['compileModel']>): void {
+  $('compiled').hidden = false;
+  $('graph-size').textContent = `${compiled.traced.nodes.length} nodes traced, ${compiled.graph.nodes.length} after the passes; ${compiled.weights.size} weight tensors (initial, seed 0)`;
+  const rows = Object.entries(compiled.fusions).map(([rule, n]) => `<tr><td><code>${rule}</code></td><td class="n">${n}</td></tr>`);
+  $('fusions').innerHTML = `<tr><th>fusion</th><th>fired</th></tr>${rows.join('')}`;
+  $('explain').textContent = compiled.explain;
+}
+
+function drawOutputs(result: RunResult): void {
+  $('outputs').hidden = Object.keys(result.outputs).length === 0;
+  const rows = Object.entries(result.outputs).map(
+    ([name, o]) => `<tr><td><code>${name}</code></td><td>[${o.shape.join(', ')}]</td><td class="n">${o.sum.toPrecision(6)}</td><td>${o.first.map((v) => v.toFixed(4)).join(' ')}</td></tr>`,
+  );
+  $('output-table').innerHTML = `<tr><th>output</th><th>shape</th><th>sum</th><th>first values</th></tr>${rows.join('')}`;
+}
+
+async function handle(p: Pipeline, backend: BackendInfo, request: Request): Promise<void> {
+  $('error').hidden = true;
+  $('outputs').hidden = true;
+  $('result').textContent = '';
+  try {
+    setStatus(`Compiling ${request.model}…`, true);
+    await paint();
+    const compiled = p.compileModel(request.model, request.config);
+    drawConfigForm(p, request.model, compiled.config);
+    drawCompiled(compiled);
+    if (request.run) {
+      setStatus(`Running ${request.model} on tfjs (${backend.name}), inputs of seed ${request.seed}…`, true);
+      await paint();
+    }
+    const result = await p.answer(request, backend, compiled);
+    drawOutputs(result);
+    $('result').textContent = JSON.stringify(result);
+    setStatus(request.run ? `Ran ${request.model} on tfjs (${backend.name}).` : `Compiled ${request.model}.`);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function formRequest(run: boolean): Request {
+  return { model: $<HTMLSelectElement>('model').value, config: configFromForm(), seed: Number($<HTMLInputElement>('seed').value || 0), run };
+}
+
+async function start(): Promise<void> {
+  const p: Pipeline = await import('./pipeline.ts');
+  setStatus('Starting TensorFlow.js…', true);
+  const backend = await p.startBackend();
+  $('backend').textContent = `TensorFlow.js backend: ${backend.name} (${backend.reason}).`;
+
+  const picker = $<HTMLSelectElement>('model');
+  for (const e of p.CATALOG) picker.add(new Option(`${e.name}: ${e.description}`, e.name));
+  picker.addEventListener('change', () => drawConfigForm(p, picker.value, p.CATALOG.find((e) => e.name === picker.value)!.small));
+  const submit = (run: boolean) => {
+    const request = formRequest(run);
+    history.replaceState(null, '', requestSearch(request));
+    void handle(p, backend, request);
+  };
+  $('form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    submit(false);
+  });
+  $('run').addEventListener('click', () => submit(true));
+  for (const id of ['model', 'compile', 'run']) $<HTMLButtonElement>(id).disabled = false;
+
+  const request = parseRequest(location.search);
+  const first = request ?? { model: DEFAULT_MODEL, config: [], seed: 0, run: false };
+  picker.value = p.CATALOG.some((e) => e.name === first.model) ? first.model : DEFAULT_MODEL;
+  $<HTMLInputElement>('seed').value = String(first.seed);
+  if (request) await handle(p, backend, request);
+  else {
+    drawConfigForm(p, DEFAULT_MODEL, p.CATALOG.find((e) => e.name === DEFAULT_MODEL)!.small);
+    setStatus('Ready: pick a model and press Compile or Compile and run.');
+  }
+}
+
+start().catch(showError);

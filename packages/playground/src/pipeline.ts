@@ -1,0 +1,61 @@
+/**
+ * What the page does with a model, in the order the CLI does it (packages/cli/src/model.ts and
+ * commands/run.ts): build from the catalog with `key=value` config, trace, initial weights for the
+ * CLI's default seed, compile; run on tfjs on the seeded random inputs of `run --random-inputs`.
+ * Loaded on demand, so the first view does not wait for tfjs and the compiler.
+ */
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { compile, formatFusions, fusionCounts } from '@tessera/compiler';
+import { type Graph, type HostTensor, initialWeights, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
+import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords } from '@tessera/models';
+import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
+import type { Request, RunResult } from './contract.ts';
+import { summarizeOutputs } from './contract.ts';
+
+export { CATALOG, type CatalogEntry, configValueText, configWords };
+
+/** The seed of the initial weights when no weights are given: the CLI's (prepareModel's) default. */
+export const WEIGHTS_SEED = 0;
+
+export interface Compiled {
+  readonly name: string;
+  readonly config: Config;
+  readonly traced: Graph;
+  readonly graph: Graph;
+  readonly weights: Map<string, HostTensor>;
+  readonly fusions: Record<string, number>;
+  /** `tessera compile --explain`'s report: each rule's count and every near-match with its reason. */
+  readonly explain: string;
+}
+
+export function compileModel(name: string, config: readonly string[]): Compiled {
+  const { config: resolved, built } = buildModel(name, config);
+  const traced = trace(built.module, built.inputs, built.outputs);
+  const weights = initialWeights(traced, WEIGHTS_SEED);
+  const { graph, stats } = compile(traced, { weights, explain: true });
+  return { name, config: resolved, traced, graph, weights, fusions: fusionCounts(stats), explain: formatFusions(stats) };
+}
+
+/** The tfjs backend the page runs on: wasm where the browser runs WebAssembly (its binaries served beside the page), else cpu. */
+export function startBackend(): Promise<BackendInfo> {
+  setWasmPaths({ 'tfjs-backend-wasm.wasm': wasm, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd });
+  return initBackendInfo('auto');
+}
+
+export async function runModel(model: Compiled, seed: number): Promise<Record<string, HostTensor>> {
+  const session = await Session.create(model.graph, { weights: model.weights });
+  try {
+    return await session.run(randomInputs(model.graph, symbolSizes(model.graph), seed));
+  } finally {
+    session.dispose();
+  }
+}
+
+/** The contract's answer for a request: compile, and run when asked. */
+export async function answer(request: Request, backend: BackendInfo, compiled = compileModel(request.model, request.config)): Promise<RunResult> {
+  const outputs = request.run ? summarizeOutputs(await runModel(compiled, request.seed)) : {};
+  return { model: request.model, backend: backend.name, fusions: compiled.fusions, outputs };
+}

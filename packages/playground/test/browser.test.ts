@@ -1,0 +1,147 @@
+/**
+ * The built page in Debian's Chromium (playwright-core drives /usr/bin/chromium): the automation
+ * contract runs MHA, the Transformers, ViT and Swin at the catalog's small configs, and each output
+ * agrees with `tessera run NAME --random-inputs S` in Node within 1e-4; the fusion counts are those
+ * of `tessera compile NAME --explain`; an error is the CLI's text. Screenshots go to artifacts/.
+ * Needs the built page (`pnpm build`; the turbo test task builds first); builds it when missing.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '@tessera/cli';
+import { CATALOG, configWords } from '@tessera/models';
+import { readSafetensorsFile } from '@tessera/safetensors';
+import { type RunResult, summarizeOutputs } from '../src/contract.ts';
+
+const PACKAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = path.join(PACKAGE, 'dist');
+const ARTIFACTS = path.join(PACKAGE, 'artifacts');
+const CHROMIUM = '/usr/bin/chromium';
+const TOLERANCE = 1e-4;
+const CASES = ['torch_multihead_attention', 'transformer', 'torch_transformer', 'vit_b_16', 'swin_t'];
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+/** dist/ over http on 127.0.0.1 (a file: URL would not fetch the wasm binaries). */
+function serve(root: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const file = path.join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    if (!file.startsWith(root) || !existsSync(file) || file.endsWith('/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** The CLI in-process: its output, or the message of the user error it prints after `error: `. */
+async function tessera(...argv: string[]): Promise<{ out?: string; error?: string }> {
+  try {
+    return { out: await main(argv, () => {}) };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+/** `tessera compile --explain`'s counts: the lines under `fusions:`. */
+function explainedCounts(text: string): Record<string, number> {
+  const lines = text.split('\n');
+  const start = lines.indexOf('fusions:');
+  const rows = lines.slice(start + 1).filter((l) => /^ {2}\S+\s+\d+$/.test(l));
+  return Object.fromEntries(rows.map((l) => l.trim().split(/\s+/)).map(([rule, n]) => [rule!, Number(n)]));
+}
+
+const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium; scripts/setup.sh does as root)`;
+if (missing && process.env.CI) throw new Error(`the playground's browser test needs Chromium in CI: ${missing}`);
+if (missing) console.warn(`skipping the playground's browser test: ${missing}`);
+
+describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
+  let server: Server;
+  let context: BrowserContext;
+  let base: string;
+  const profile = mkdtempSync(path.join(tmpdir(), 'tessera-chromium-'));
+  const work = mkdtempSync(path.join(tmpdir(), 'tessera-playground-'));
+
+  beforeAll(async () => {
+    if (!existsSync(path.join(DIST, 'index.html'))) await build({ root: PACKAGE, logLevel: 'warn' });
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await serve(DIST);
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`;
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1200, height: 1400 },
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    await context?.close();
+    server?.close();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /** Opens the page at a query and waits for #result; page errors become the test's failure. */
+  async function contract(query: string, shot: string): Promise<{ page: Page; result: RunResult | { error: string } }> {
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${base}${query}`);
+    await page.waitForFunction(() => document.getElementById('result')!.textContent !== '', undefined, { timeout: 240_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}\nstatus: ${problems.join('; ')}`);
+    });
+    await page.screenshot({ path: path.join(ARTIFACTS, `${shot}.png`), fullPage: true });
+    expect(problems).toEqual([]);
+    return { page, result: JSON.parse((await page.textContent('#result'))!) };
+  }
+
+  CASES.forEach((name, i) => {
+    it(`${name} (small) agrees with tessera run --random-inputs in Node within ${TOLERANCE}`, async () => {
+      const words = configWords(CATALOG.find((e) => e.name === name)!.small);
+      const seed = 11 + i;
+      const { page, result } = await contract(`?model=${name}&config=${encodeURIComponent(words.join(';'))}&seed=${seed}&run=1`, `run-${name}`);
+      await page.close();
+      if ('error' in result) throw new Error(`the page reports an error: ${result.error}`);
+
+      const file = path.join(work, `${name}.safetensors`);
+      const ran = await tessera('run', name, '--config', ...words, '--random-inputs', String(seed), '--output', file);
+      expect(ran.error).toBeUndefined();
+      const node = summarizeOutputs(Object.fromEntries(readSafetensorsFile(file).tensors));
+      expect(result.model).toBe(name);
+      expect(result.backend).toMatch(/^(wasm|cpu)$/);
+      expect(Object.keys(result.outputs).sort()).toEqual(Object.keys(node).sort());
+      for (const [output, want] of Object.entries(node)) {
+        const got = result.outputs[output]!;
+        expect(got.shape, output).toEqual(want.shape);
+        expect(Math.abs(got.sum - want.sum), `${output} sum ${got.sum} vs ${want.sum}`).toBeLessThanOrEqual(TOLERANCE * Math.max(1, Math.abs(want.sum)));
+        got.first.forEach((v, k) => expect(Math.abs(v - want.first[k]!), `${output}[${k}]`).toBeLessThanOrEqual(TOLERANCE));
+      }
+
+      const { out } = await tessera('compile', name, '--config', ...words, '--explain');
+      expect(result.fusions).toEqual(explainedCounts(out!));
+      expect(result.fusions.attention).toBeGreaterThan(0);
+    }, 300_000);
+  });
+
+  it("an unknown model and a bad config key answer {error} with the CLI's text", async () => {
+    for (const [query, argv] of [
+      ['?model=no_such_model&run=1', ['run', 'no_such_model']],
+      ['?model=vit_b_16&config=image_size=32;hidden=8&run=1', ['run', 'vit_b_16', '--config', 'image_size=32', 'hidden=8']],
+    ] as const) {
+      const { page, result } = await contract(query, `error-${argv[1]}`);
+      const { error } = await tessera(...argv, '--random-inputs', '0', '--output', path.join(work, 'never.safetensors'));
+      expect(error).toBeDefined();
+      expect(result).toEqual({ error });
+      expect(await page.isVisible('#error')).toBe(true);
+      await page.close();
+    }
+  }, 300_000);
+});
