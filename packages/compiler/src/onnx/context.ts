@@ -23,6 +23,17 @@ export type OnnxTarget = 'portable' | 'onnx23' | 'onnxruntime';
 
 export const ONNX_TARGETS: readonly OnnxTarget[] = ['portable', 'onnx23', 'onnxruntime'];
 
+/** An ONNX tensor holding an IR value's elements in another shape (row-major order unchanged). */
+export interface View {
+  readonly name: string;
+  readonly shape: readonly Dim[];
+}
+
+/** A value as an ONNX tensor without the bias a Linear adds to it, for a consumer that adds the bias itself (BiasGelu, SkipLayerNormalization). */
+export interface Unbiased extends View {
+  readonly bias: string;
+}
+
 /** What an op mapping may do: read its operands' names and types, emit ONNX nodes and constants. */
 export interface LoweringContext {
   readonly opset: number;
@@ -58,6 +69,29 @@ export interface LoweringContext {
   reshape(x: string, from: readonly Dim[], to: readonly Dim[], output?: string): string;
   /** The IR node that computes a value (undefined for graph inputs and parameters). */
   producer(value: number | null | undefined): Node | undefined;
+  /** How many IR nodes read a value (a graph output counts as a reader). */
+  readers(value: number): number;
+  /**
+   * Input `i` in whatever shape it is held in (see outputAs): for a mapping that reads any leading
+   * dims, as Linear, LayerNorm over the last axis and elementwise ops do. Its IR value otherwise.
+   */
+  view(node: Node, i: number): View;
+  /** The same for a value. */
+  viewOf(value: number): View;
+  /** Input `i` as a tensor of shape `shape` (a Reshape of what holds it, unless that has the shape already). */
+  inputAs(node: Node, i: number, shape: readonly Dim[]): string;
+  /**
+   * The outputs computed in shape `shape` (the same elements as their IR types): `write` emits them
+   * into the names given; mappings that read a view take it as it is, the others a Reshape to the IR
+   * type (dropped when nothing reads it). Swin's map stays (B, H*W, C) from one window gather to the next.
+   */
+  outputAs(node: Node, shape: readonly Dim[], write: (...names: string[]) => void): void;
+  /** Output `i` (written by the mapping as its IR type) is also held as `view`: a Reshape's output is its input's elements. */
+  shareView(node: Node, view: View, i?: number): void;
+  /** Records that output `i` (as its view holds it) is `unbiased.name + unbiased.bias`. */
+  setUnbiased(node: Node, unbiased: Unbiased, i?: number): void;
+  /** Input `i` before its Linear's bias, when a consumer may add that bias itself: the Linear is read by this node only. */
+  unbiased(node: Node, i: number): Unbiased | undefined;
 }
 
 /** A symbol's source: the graph input and axis whose size is `coef * symbol + offset`. */
@@ -78,6 +112,9 @@ function fraction(x: number): { num: number; den: number } {
   }
   throw new Error(`ONNX export: coefficient ${x} of a symbolic dim is not a small fraction`);
 }
+
+/** Whether two shapes are the same dims. */
+export const sameShape = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
 
 const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
 
@@ -139,6 +176,9 @@ export class ExportContext implements LoweringContext {
   /** Operator domains other than the default one that the emitted nodes use. */
   readonly domains = new Set<string>();
   private readonly producers = new Map<number, Node>();
+  private readonly readCounts = new Map<number, number>();
+  private readonly views = new Map<number, View>();
+  private readonly biases = new Map<number, Unbiased>();
 
   constructor(
     private readonly graph: Graph,
@@ -159,10 +199,61 @@ export class ExportContext implements LoweringContext {
     }
     this.findSymbolSources();
     for (const node of graph.nodes) for (const v of node.outputs) this.producers.set(v, node);
+    const read = (v: number) => this.readCounts.set(v, (this.readCounts.get(v) ?? 0) + 1);
+    for (const node of graph.nodes) for (const v of node.inputs) if (v !== null) read(v);
+    for (const o of graph.outputs) read(o.value);
   }
 
   producer(value: number | null | undefined): Node | undefined {
     return value === null || value === undefined ? undefined : this.producers.get(value);
+  }
+
+  readers(value: number): number {
+    return this.readCounts.get(value) ?? 0;
+  }
+
+  viewOf(value: number): View {
+    return this.views.get(value) ?? { name: this.nameOf(value), shape: this.type(value).shape };
+  }
+
+  view(node: Node, i: number): View {
+    const v = node.inputs[i];
+    if (v === undefined || v === null) throw new Error(`ONNX export: ${node.op} input ${i} is absent`);
+    return this.viewOf(v);
+  }
+
+  inputAs(node: Node, i: number, shape: readonly Dim[]): string {
+    const held = this.view(node, i);
+    return sameShape(held.shape, shape) ? held.name : this.reshape(held.name, held.shape, shape);
+  }
+
+  outputAs(node: Node, shape: readonly Dim[], write: (...names: string[]) => void): void {
+    const held = node.outputs.map((v, i) => {
+      const ir = this.type(v).shape;
+      return sameShape(shape, ir) ? { name: this.output(node, i) } : { name: this.fresh(), v, ir };
+    });
+    write(...held.map((h) => h.name));
+    for (const h of held) {
+      if (h.v === undefined) continue;
+      this.views.set(h.v, { name: h.name, shape });
+      this.reshape(h.name, shape, h.ir, this.nameOf(h.v));
+    }
+  }
+
+  shareView(node: Node, view: View, i = 0): void {
+    this.views.set(node.outputs[i]!, view);
+  }
+
+  setUnbiased(node: Node, unbiased: Unbiased, i = 0): void {
+    this.biases.set(node.outputs[i]!, unbiased);
+  }
+
+  unbiased(node: Node, i: number): Unbiased | undefined {
+    const v = node.inputs[i];
+    if (v === undefined || v === null || this.readers(v) !== 1) return undefined;
+    const u = this.biases.get(v);
+    // the bias applies to the tensor as it is held now
+    return u && sameShape(u.shape, this.viewOf(v).shape) ? u : undefined;
   }
 
   /** For each symbol, the first graph input dimension (in input order, then axis order) it can be read from. */

@@ -55,7 +55,10 @@ describe('export targets', () => {
     expect(onnx23.nodes).toContain(':Attention');
     expect(onnx23.imports).toEqual(['@23']);
     const ort = ops('onnxruntime');
-    expect(ort.nodes).toContain('com.microsoft:Gelu');
+    // the Linear's bias goes into BiasGelu; the residual add stays an Add before LayerNormalization (SkipLayerNormalization is slower)
+    expect(ort.nodes).toContain('com.microsoft:BiasGelu');
+    expect(ort.nodes).toContain('com.microsoft:FusedMatMul');
+    expect(ort.nodes).not.toContain('com.microsoft:SkipLayerNormalization');
     expect(ort.imports).toEqual(['@17', 'com.microsoft@1']);
   });
 });

@@ -1,6 +1,6 @@
 /** The fused ops: Attention, Linear and Gelu, as ONNX nodes. */
-import { broadcastShapes, type Dim, dimsEqual, headSwap, hostTensor, isSymbolic, type NodeOf, normalizeAxis, sliceRange } from '@tessera/graph-dsl';
-import type { LoweringContext } from '../context.ts';
+import { broadcastShapes, type Dim, dimsEqual, divDims, headSwap, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, sliceRange } from '@tessera/graph-dsl';
+import type { LoweringContext, View } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
 
 const f32 = (v: number) => hostTensor('float32', [], [v]);
@@ -72,9 +72,11 @@ export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext
   const source = packed ? packedSource(node, cx) : undefined;
   // the heads as (..., H, n, E); K also as (..., H, E, n) where that is what is at hand
   let heads: { q: string; k?: string; kT?: string; v: string };
-  if (source !== undefined) {
+  // the packed source as it is held (Swin's (B, H*W, 3C)): its rows are Q's, K's and V's in order
+  const rows = source === undefined ? undefined : lastAxisView(cx, source);
+  if (rows !== undefined) {
     const width = qShape[rank - 1] as number;
-    const split = cx.reshape(cx.nameOf(source), cx.type(source).shape, [...qShape.slice(0, -1), 3, numHeads, width / numHeads]);
+    const split = cx.reshape(rows.name, rows.shape, [...qShape.slice(0, -1), 3, numHeads, width / numHeads]);
     const lead = Array.from({ length: rank - 2 }, (_, i) => i);
     const moved = cx.emit('Transpose', [split], { perm: [rank - 1, ...lead, rank, rank - 2, rank + 1] });
     const [sq, sk, sv] = [cx.fresh(), cx.fresh(), cx.fresh()];
@@ -90,7 +92,7 @@ export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext
     scores = cx.fresh();
     cx.emitNode('FusedMatMul', [heads.q, heads.kT ?? heads.k!], [scores], { transB, alpha: { float: scale } }, 'com.microsoft');
   } else {
-    const keyT = heads.kT ?? cx.emit('Transpose', [heads.k!], { perm: swap(source !== undefined ? rank + 2 : packed ? rank + 1 : rank) });
+    const keyT = heads.kT ?? cx.emit('Transpose', [heads.k!], { perm: swap(rows !== undefined ? rank + 2 : packed ? rank + 1 : rank) });
     scores = cx.emit('MatMul', [heads.q, keyT]);
     if (scale !== 1) scores = cx.emit('Mul', [scores, cx.constant(f32(scale))]);
   }
@@ -108,11 +110,26 @@ export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext
   const out = cx.emit('MatMul', [weights, heads.v]);
   // (1, ..., H, n, Ev) -> (..., n, 1, H, Ev) for the packed split; (..., H, n, Ev) -> (..., n, H, Ev) otherwise
   const lead = Array.from({ length: rank - 2 }, (_, i) => i + 1);
-  const merged = cx.emit('Transpose', [out], { perm: source !== undefined ? [...lead, rank, 0, rank - 1, rank + 1] : headSwap(rank + 1) });
-  cx.emit('Reshape', [merged, cx.int64(keepLeading(rank - 1, [-1]))], {}, cx.output(node));
+  if (rows === undefined) {
+    const merged = cx.emit('Transpose', [out], { perm: headSwap(rank + 1) });
+    cx.emit('Reshape', [merged, cx.int64(keepLeading(rank - 1, [-1]))], {}, cx.output(node));
+    return;
+  }
+  const merged = cx.emit('Transpose', [out], { perm: [...lead, rank, 0, rank - 1, rank + 1] });
+  // the output's rows are the source's: it is held in the source's leading dims
+  const width = cx.type(node.outputs[0]!).shape.at(-1)!;
+  const mergedShape = [...qShape.slice(0, -1), 1, numHeads, divDims(width, numHeads)];
+  cx.outputAs(node, [...rows.shape.slice(0, -1), width], (name) => cx.reshape(merged, mergedShape, [...rows.shape.slice(0, -1), width], name));
 }
 
-const present = (node: NodeOf<'Attention'>, i: number) => node.inputs[i] !== null && node.inputs[i] !== undefined;
+const present = (node: Node, i: number) => node.inputs[i] !== null && node.inputs[i] !== undefined;
+
+/** A value in the shape it is held in, where that keeps the last axis (what a product or a norm over it reads); as its IR type otherwise. */
+export function lastAxisView(cx: LoweringContext, value: number): View {
+  const held = cx.viewOf(value);
+  const ir = cx.type(value).shape;
+  return dimsEqual(held.shape.at(-1)!, ir.at(-1)!) ? held : { name: cx.nameOf(value), shape: ir };
+}
 
 /** The mask the ONNX and ONNX Runtime attention ops take: the bias, the boolean mask, or both as one float (-inf where masked). */
 function combinedMask(node: NodeOf<'Attention'>, cx: LoweringContext): string {
@@ -220,25 +237,41 @@ export const fusedOps = {
   /**
    * x @ W^T + b: ONNX Runtime folds the transpose of an initializer once, at session start; the
    * onnxruntime target writes its FusedMatMul with transB instead, one node fewer, as fast
-   * (Swin-T: 87.0 against 87.5 ms, measured side by side).
+   * (Swin-T: 87.0 against 87.5 ms, measured side by side). The input is read in the shape it is
+   * held in, and the output keeps its leading dims; the product before the bias is kept for a
+   * consumer that adds the bias itself.
    */
   Linear: (node, cx) => {
-    const hasBias = node.inputs[2] !== null && node.inputs[2] !== undefined;
-    const y = hasBias ? cx.fresh() : cx.output(node);
-    if (cx.target === 'onnxruntime') cx.emitNode('FusedMatMul', [cx.input(node, 0), cx.input(node, 1)], [y], { transB: 1, alpha: { float: 1 } }, 'com.microsoft');
-    else cx.emit('MatMul', [cx.input(node, 0), cx.emit('Transpose', [cx.input(node, 1)], { perm: [1, 0] })], {}, y);
-    if (hasBias) cx.emit('Add', [y, cx.input(node, 2)], {}, cx.output(node));
+    const x = lastAxisView(cx, node.inputs[0]!);
+    const outShape = [...x.shape.slice(0, -1), cx.type(node.outputs[0]!).shape.at(-1)!];
+    const hasBias = present(node, 2);
+    const product = (out: string) => {
+      if (cx.target === 'onnxruntime') cx.emitNode('FusedMatMul', [x.name, cx.input(node, 1)], [out], { transB: 1, alpha: { float: 1 } }, 'com.microsoft');
+      else cx.emit('MatMul', [x.name, cx.emit('Transpose', [cx.input(node, 1)], { perm: [1, 0] })], {}, out);
+      return out;
+    };
+    cx.outputAs(node, outShape, (out) => {
+      if (!hasBias) return product(out);
+      const unbiased = product(cx.fresh());
+      cx.setUnbiased(node, { name: unbiased, shape: outShape, bias: cx.input(node, 2) });
+      return cx.emit('Add', [unbiased, cx.input(node, 2)], {}, out);
+    });
   },
 
-  /** 0.5 x (1 + erf(x / sqrt 2)), the form ONNX Runtime's Gelu fusion recognizes; its com.microsoft Gelu for the onnxruntime target. */
+  /**
+   * 0.5 x (1 + erf(x / sqrt 2)), the form ONNX Runtime's Gelu fusion recognizes; for the onnxruntime
+   * target its com.microsoft Gelu, or BiasGelu taking the bias of the Linear before it (what ONNX
+   * Runtime's own fusion makes of Add + Gelu).
+   */
   Gelu: (node, cx) => {
-    if (cx.target === 'onnxruntime') {
-      cx.emitNode('Gelu', [cx.input(node, 0)], [cx.output(node)], {}, 'com.microsoft');
-      return;
-    }
-    const x = cx.input(node, 0);
-    const e = cx.emit('Erf', [cx.emit('Div', [x, cx.constant(f32(Math.SQRT2))])]);
-    const half = cx.emit('Mul', [x, cx.constant(f32(0.5))]);
-    cx.emit('Mul', [half, cx.emit('Add', [e, cx.constant(f32(1))])], {}, cx.output(node));
+    const x = cx.view(node, 0);
+    cx.outputAs(node, x.shape, (out) => {
+      const unbiased = cx.target === 'onnxruntime' ? cx.unbiased(node, 0) : undefined;
+      if (unbiased) return cx.emitNode('BiasGelu', [unbiased.name, unbiased.bias], [out], {}, 'com.microsoft');
+      if (cx.target === 'onnxruntime') return cx.emitNode('Gelu', [x.name], [out], {}, 'com.microsoft');
+      const e = cx.emit('Erf', [cx.emit('Div', [x.name, cx.constant(f32(Math.SQRT2))])]);
+      const half = cx.emit('Mul', [x.name, cx.constant(f32(0.5))]);
+      cx.emit('Mul', [half, cx.emit('Add', [e, cx.constant(f32(1))])], {}, out);
+    });
   },
 } satisfies Partial<OnnxOpTable>;

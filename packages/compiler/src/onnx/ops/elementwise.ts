@@ -1,12 +1,23 @@
 /** Elementwise ops: each is one ONNX op of the same arity, Cast carries its target type. */
 import type { Node } from '@tessera/graph-dsl';
-import type { LoweringContext } from '../context.ts';
+import { type LoweringContext, sameShape, type View } from '../context.ts';
+import { residualSum } from './nn.ts';
 import { onnxDataType } from '../proto.ts';
 import type { OnnxOpTable } from './types.ts';
 
-/** The IR node as the ONNX op `opType` with the same inputs and output. */
+/** The operands as they are held, where nothing broadcasts and every one is held in the same shape (see LoweringContext.outputAs). */
+function heldAlike(node: Node, cx: LoweringContext): View[] | undefined {
+  const out = cx.type(node.outputs[0]!).shape;
+  const held = node.inputs.map((_, i) => cx.view(node, i));
+  const alike = node.inputs.every((_, i) => sameShape(cx.inputType(node, i).shape, out)) && held.every((h) => sameShape(h.shape, held[0]!.shape));
+  return alike ? held : undefined;
+}
+
+/** The IR node as the ONNX op `opType` with the same inputs and output, in the shape its operands are held in where they agree. */
 const same = (opType: string) => (node: Node, cx: LoweringContext) => {
-  cx.emit(opType, node.inputs.map((_, i) => cx.input(node, i)), {}, cx.output(node));
+  const held = heldAlike(node, cx);
+  if (held) cx.outputAs(node, held[0]!.shape, (o) => cx.emit(opType, held.map((h) => h.name), {}, o));
+  else cx.emit(opType, node.inputs.map((_, i) => cx.input(node, i)), {}, cx.output(node));
 };
 
 export const elementwiseOps = {
@@ -23,7 +34,12 @@ export const elementwiseOps = {
   Cos: same('Cos'),
   Not: same('Not'),
 
-  Add: same('Add'),
+  /** A residual add: with the bias of the Linear before it in one Sum for the onnxruntime target. */
+  Add: (node, cx) => {
+    const held = heldAlike(node, cx);
+    if (held) cx.outputAs(node, held[0]!.shape, (o) => residualSum(node, cx, held[0]!.name, held[1]!.name, held[0]!.shape, o));
+    else same('Add')(node, cx);
+  },
   Sub: same('Sub'),
   Mul: same('Mul'),
   Div: same('Div'),

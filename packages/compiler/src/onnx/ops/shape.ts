@@ -5,7 +5,10 @@ import type { OnnxOpTable } from './types.ts';
 
 export const shapeOps = {
   Reshape: (node, cx) => {
-    cx.reshape(cx.input(node, 0), cx.inputType(node, 0).shape, node.attrs.shape, cx.output(node));
+    // from the tensor that holds the input, whatever its shape; the output is held by it too
+    const held = cx.view(node, 0);
+    cx.reshape(held.name, held.shape, node.attrs.shape, cx.output(node));
+    cx.shareView(node, held);
   },
 
   Transpose: (node, cx) => {

@@ -1,19 +1,32 @@
-/** Swin's window partition and reverse as one Gather over the flattened H*W positions, between two Reshapes. */
+/**
+ * Swin's window partition and reverse as one Gather over the flattened H*W positions. The map and
+ * the windows are both held as (B, H*W, C) (see LoweringContext.outputAs): the gather is the whole
+ * op, and the ops between two gathers (Linear, attention, LayerNorm) read that shape as it is.
+ */
 import { windowPartitionIndex, windowReverseIndex } from '@tessera/graph-dsl';
+import { sameShape } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
 
 export const windowOps = {
   WindowPartition: (node, cx) => {
-    const [, h, w, c] = cx.inputType(node, 0).shape as [unknown, number, number, number];
-    const flat = cx.emit('Reshape', [cx.input(node, 0), cx.int64([0, h * w, c])]);
-    const moved = cx.emit('Gather', [flat, cx.int64([...windowPartitionIndex(h, w, node.attrs)])], { axis: 1 });
-    cx.emit('Reshape', [moved, cx.int64([-1, node.attrs.window[0] * node.attrs.window[1], c])], {}, cx.output(node));
+    const [b, h, w, c] = cx.inputType(node, 0).shape as [number, number, number, number];
+    const flat = cx.inputAs(node, 0, [b, h * w, c]);
+    const index = cx.int64([...windowPartitionIndex(h, w, node.attrs)]);
+    cx.outputAs(node, [b, h * w, c], (out) => cx.emit('Gather', [flat, index], { axis: 1 }, out));
   },
+  /** A bias the Linear before it adds per channel is added after the gather as well, so a residual add after it may take it (Sum). */
   WindowReverse: (node, cx) => {
-    const [h, w] = node.attrs.size;
-    const c = cx.inputType(node, 0).shape[2] as number;
-    const flat = cx.emit('Reshape', [cx.input(node, 0), cx.int64([-1, h * w, c])]);
-    const moved = cx.emit('Gather', [flat, cx.int64([...windowReverseIndex(h, w, node.attrs)])], { axis: 1 });
-    cx.emit('Reshape', [moved, cx.int64([-1, h, w, c])], {}, cx.output(node));
+    const [b, h, w, c] = cx.type(node.outputs[0]!).shape as [number, number, number, number];
+    const shape = [b, h * w, c];
+    const index = cx.int64([...windowReverseIndex(h, w, node.attrs)]);
+    const before = cx.target === 'onnxruntime' ? cx.unbiased(node, 0) : undefined;
+    if (!before || !sameShape(before.shape, shape)) {
+      const flat = cx.inputAs(node, 0, shape);
+      cx.outputAs(node, shape, (out) => cx.emit('Gather', [flat, index], { axis: 1 }, out));
+      return;
+    }
+    const moved = cx.emit('Gather', [before.name, index], { axis: 1 });
+    cx.outputAs(node, shape, (out) => cx.emit('Add', [moved, before.bias], {}, out));
+    cx.setUnbiased(node, { name: moved, shape, bias: before.bias });
   },
 } satisfies Partial<OnnxOpTable>;
