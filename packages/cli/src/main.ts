@@ -21,9 +21,11 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
                                          the compiled IR and what each pass did; --dump: the IR before and after every pass;
                                          --explain: each fusion's count, and why near-matches were refused`,
   export: `  export MODEL --onnx FILE [--target portable|onnx23|onnxruntime] [--opset N] [--config k=v ...] [--weights W.safetensors]
-             [--external-data] [--no-fuse]
+             [--external-data] [--no-fuse] [--quantize dynamic [--quantize-exclude MODULE,...]]
                                          portable: opset 17 standard ops (the default); onnx23: opset 23's Attention;
-                                         onnxruntime: ONNX Runtime's com.microsoft fused ops where measured faster`,
+                                         onnxruntime: ONNX Runtime's com.microsoft fused ops where measured faster;
+                                         --quantize dynamic: Linear weights int8 per output column, activations at run time
+                                         (MODULE by state_dict path stays float: heads.head), error against fp32 printed`,
   run: `  run MODEL --inputs IN.safetensors|--random-inputs SEED --output OUT.safetensors [--weights W.safetensors]
             [--config k=v ...] [--backend auto|tfjs-node|wasm|cpu|onnxruntime] [--target T] [--no-fuse]
   run MODEL --image IMG.png|jpg [--weights W.safetensors] [--config k=v ...] [--max-pixels 50000000]

@@ -4,5 +4,5 @@
  * validating them with Python's onnx.checker. The main entry has no Node-only import, so that a
  * browser bundler takes it as is.
  */
-export { exportOnnxFiles, type OnnxFileOptions, type OnnxFiles } from './onnx/files.ts';
+export { exportOnnxFiles, type OnnxFileOptions, type OnnxFiles, writeOnnxModelFiles } from './onnx/files.ts';
 export { checkOnnxModel, type CheckResult, onnxCheckerMissing, runOnnxRuntime } from './onnx/runtime.ts';

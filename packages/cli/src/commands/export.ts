@@ -1,12 +1,13 @@
 import { exportOnnxFiles } from '@tessera/compiler/node';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
 import { SUPPORTED_OPSETS } from '@tessera/compiler';
+import { exportQuantized, quantizeRequest } from '../quantize-export.ts';
 import { checkOutputs } from '@tessera/graph-dsl/node';
 import { prepareModel } from '../model.ts';
 import { onnxTarget } from '../onnx-target.ts';
 
 export async function exportCommand(args: Args): Promise<string> {
-  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target']);
+  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target', 'quantize', 'quantize-exclude']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera export needs a MODEL (see tessera list)');
   const path = requireOption(args, 'onnx', 'FILE.onnx');
@@ -15,9 +16,13 @@ export async function exportCommand(args: Args): Promise<string> {
   const opset = Number(opsetText);
   if (!SUPPORTED_OPSETS.includes(opset)) throw new UsageError(`--opset ${opsetText}: Tessera exports opsets ${SUPPORTED_OPSETS[0]} to ${SUPPORTED_OPSETS.at(-1)}`);
   if (target === 'onnx23' && opset < 23) throw new UsageError(`--opset ${opsetText}: --target onnx23 writes opset 23's Attention`);
+  const quantize = quantizeRequest(args);
   checkOutputs({ '--onnx': path, '--onnx (its external data)': `${path}.data` }, { '--weights': option(args, 'weights') });
   const model = await prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
-  const written = await exportOnnxFiles(model.graph, { weights: model.weights, path, opset, target, externalData: flag(args, 'external-data') });
+  const options = { weights: model.weights, path, opset, target, externalData: flag(args, 'external-data') };
+  const quantized = quantize && (await exportQuantized(model.graph, options, quantize));
+  const written = quantized ? quantized.files : await exportOnnxFiles(model.graph, options);
   const inputs = model.graph.inputs.map((i) => i.name).join(', ');
-  return `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
+  const wrote = `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
+  return quantized ? `${wrote}\n${quantized.report}` : wrote;
 }

@@ -256,7 +256,8 @@ function nextCache(out: Record<string, HostTensor>, layers: number): Record<stri
   return Object.fromEntries(Array.from({ length: layers }, (_, i) => [[`cache_k_${i}`, out[`new_cache_k_${i}`]!], [`cache_v_${i}`, out[`new_cache_v_${i}`]!]]).flat());
 }
 
-function argmax(data: ArrayLike<number>, offset: number, n: number): number {
+/** The index of the largest of data[offset .. offset + n). */
+export function argmax(data: ArrayLike<number>, offset: number, n: number): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (data[offset + i]! > data[offset + best]!) best = i;
   return best;

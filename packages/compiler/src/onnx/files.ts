@@ -96,8 +96,12 @@ async function writeExternalData(target: string, placements: readonly Placement[
  * first and renamed at the end.
  */
 export async function exportOnnxFiles(graph: Graph, options: OnnxFileOptions): Promise<OnnxFiles> {
+  return writeOnnxModelFiles(exportOnnxModel(graph, options), options);
+}
+
+/** `exportOnnxFiles` for a model at hand (one a pass changed after export, as quantizeDynamic). */
+export async function writeOnnxModelFiles(inline: ModelProto, options: Pick<OnnxFileOptions, 'path' | 'externalData' | 'externalThreshold'>): Promise<OnnxFiles> {
   const modelPath = path.resolve(options.path);
-  const inline = exportOnnxModel(graph, options);
   const external = options.externalData ?? initializerBytes(inline) > EXTERNAL_DATA_THRESHOLD;
   if (!external) {
     if (initializerBytes(inline) > EXTERNAL_DATA_THRESHOLD) {

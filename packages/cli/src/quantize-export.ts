@@ -1,0 +1,110 @@
+/**
+ * `tessera export --quantize dynamic`: the compiler's quantization pass over the exported model,
+ * then, before the file is written, the quantized and the fp32 model run on ONNX Runtime on seeded
+ * random inputs, and each output's error (and top-1 agreement for a classifier's logits) is reported.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { encodeModel, EXTERNAL_DATA_THRESHOLD, exportOnnxModel, initializerBytes, type ModelProto, modulePath, type OnnxExportOptions, quantizeDynamic } from '@tessera/compiler';
+import { type OnnxFileOptions, type OnnxFiles, runOnnxRuntime, writeOnnxModelFiles } from '@tessera/compiler/node';
+import { type Graph, type HostTensor, randomInputs, symbolSizes } from '@tessera/graph-dsl';
+import { type Args, option, UsageError } from './args.ts';
+import { argmax } from './seq2seq/translator.ts';
+
+export interface QuantizeRequest {
+  readonly exclude: readonly string[];
+}
+
+/** `--quantize dynamic [--quantize-exclude a.b,c]`, or undefined without --quantize. */
+export function quantizeRequest(args: Args): QuantizeRequest | undefined {
+  const mode = option(args, 'quantize');
+  const exclude = option(args, 'quantize-exclude');
+  if (mode === undefined) {
+    if (exclude !== undefined) throw new UsageError('--quantize-exclude chooses modules that --quantize dynamic leaves float; give --quantize dynamic too');
+    return undefined;
+  }
+  if (mode === 'static') throw new UsageError('--quantize static (with calibration) is not implemented yet; --quantize dynamic is');
+  if (mode !== 'dynamic') throw new UsageError(`--quantize ${mode}: expected dynamic`);
+  const paths = (exclude ?? '').split(',').map((p) => p.trim());
+  if (exclude !== undefined && paths.some((p) => p === '')) throw new UsageError(`--quantize-exclude ${JSON.stringify(exclude)}: expected module paths separated by commas (heads.head,encoder.layers.encoder_layer_11)`);
+  return { exclude: exclude === undefined ? [] : paths };
+}
+
+export interface OutputAccuracy {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly maxAbs: number;
+  /** max abs / max |fp32|; NaN when the fp32 output is all zeros. */
+  readonly relative: number;
+  /** Rows of a (B, classes) output whose arg max is the fp32 one's. */
+  readonly top1?: { readonly agree: number; readonly rows: number };
+}
+
+/** Each float output of `got` against the same output of `reference`. */
+export function compareOutputs(reference: Readonly<Record<string, HostTensor>>, got: Readonly<Record<string, HostTensor>>): OutputAccuracy[] {
+  return Object.entries(reference)
+    .filter(([, t]) => t.dtype === 'float32')
+    .map(([name, ref]) => {
+      const out = got[name];
+      if (!out || out.data.length !== ref.data.length) throw new Error(`quantized model: output ${name} is missing or of another size`);
+      let [maxAbs, peak] = [0, 0];
+      for (let i = 0; i < ref.data.length; i++) {
+        maxAbs = Math.max(maxAbs, Math.abs(out.data[i]! - ref.data[i]!));
+        peak = Math.max(peak, Math.abs(ref.data[i]!));
+      }
+      const [rows, classes] = ref.shape as [number, number];
+      const agree = () => Array.from({ length: rows }, (_, r) => argmax(ref.data, r * classes, classes) === argmax(out.data, r * classes, classes)).filter(Boolean).length;
+      // a classifier's logits: (B, classes)
+      const top1 = ref.shape.length === 2 && classes > 1 ? { agree: agree(), rows } : undefined;
+      return { name, shape: ref.shape, maxAbs, relative: peak > 0 ? maxAbs / peak : NaN, ...(top1 ? { top1 } : {}) };
+    });
+}
+
+export function formatAccuracy(a: OutputAccuracy): string {
+  const top1 = a.top1 ? `, top-1 agreement ${a.top1.agree}/${a.top1.rows}` : '';
+  // torchvision's heads start at zero: the initial weights give all-zero logits
+  const relative = Number.isNaN(a.relative) ? 'relative n/a (the fp32 output is all zeros: initial weights? give --weights)' : `relative ${(a.relative * 100).toFixed(2)} %`;
+  return `${a.name} [${a.shape.join(', ')}]: max abs ${a.maxAbs.toExponential(2)}, ${relative}${top1}`;
+}
+
+/** Runs a model on ONNX Runtime: from memory, or past protobuf's 2 GiB from a temporary file with external data. */
+export async function runModel(model: ModelProto, inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
+  if (initializerBytes(model) <= EXTERNAL_DATA_THRESHOLD) return runOnnxRuntime(encodeModel(model), inputs);
+  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-quantize-'));
+  try {
+    const files = await writeOnnxModelFiles(model, { path: path.join(dir, 'model.onnx'), externalData: true });
+    return await runOnnxRuntime(files.modelPath, inputs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The batch the accuracy report runs (seeded random inputs, seed 0; other symbolic dims 5, as `run --random-inputs`). */
+export const REPORT_BATCH = 8;
+
+/** Exports, quantizes, measures against the fp32 model, then writes the quantized model; returns the files and the report. */
+export async function exportQuantized(graph: Graph, options: OnnxExportOptions & OnnxFileOptions, request: QuantizeRequest): Promise<{ files: OnnxFiles; report: string }> {
+  const fp32 = exportOnnxModel(graph, options);
+  const { model, decisions, unmatched } = quantizeDynamic(fp32, { target: options.target, exclude: request.exclude });
+  if (unmatched.length) {
+    const modules = [...new Set(decisions.flatMap((d) => (d.weight ? [modulePath(d.weight)] : [])))];
+    const shown = modules.length > 6 ? [...modules.slice(0, 6), `... (${modules.length} in all)`] : modules;
+    throw new UsageError(`--quantize-exclude ${unmatched.join(',')}: no Linear with a constant weight under ${unmatched.length > 1 ? 'these module paths' : 'this module path'}; the model's are ${shown.join(', ') || 'none'}`);
+  }
+  const inputs = randomInputs(graph, symbolSizes(graph, { batch: REPORT_BATCH, other: 5 }), 0);
+  const [reference, got] = [await runModel(fp32, inputs), await runModel(model, inputs)];
+  const files = await writeOnnxModelFiles(model, options);
+  const quantized = decisions.filter((d) => d.quantized).length;
+  const excluded = decisions.filter((d) => d.reason.startsWith('excluded'));
+  const computed = decisions.length - quantized - excluded.length;
+  const kept = [computed ? `${computed} products of two activations (attention)` : '', excluded.length ? `${excluded.length} excluded (${request.exclude.join(', ')})` : ''].filter(Boolean);
+  return {
+    files,
+    report: [
+      `quantized dynamic: ${quantized} of ${decisions.length} matmuls to int8 (weights per output column, activations per tensor at run time)${kept.length ? `; float: ${kept.join(', ')}` : ''}`,
+      `against the fp32 export on ONNX Runtime, seeded random inputs (batch ${REPORT_BATCH}, seed 0):`,
+      ...compareOutputs(reference, got).map((a) => `  ${formatAccuracy(a)}`),
+    ].join('\n'),
+  };
+}
