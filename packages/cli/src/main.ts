@@ -18,7 +18,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   summary: `  summary MODEL [--config k=v ...] [--weights W.safetensors] [--json]
                                          inputs, outputs, layers with shapes, parameters, FLOPs`,
   compile: `  compile MODEL [--config k=v ...] [--dump] [--explain] [--no-fuse]
-                                         the compiled IR and what each pass did; --dump: the IR before and after every pass;
+                                         the compiled IR and what each pass did; --dump: the IR as traced, then what each pass changed;
                                          --explain: each fusion's count, and why near-matches were refused`,
   export: `  export MODEL --onnx FILE [--target portable|onnx23|onnxruntime] [--opset N] [--config k=v ...] [--weights W.safetensors]
              [--external-data] [--no-fuse] [--quantize dynamic [--quantize-exclude MODULE,...]]

@@ -46,6 +46,8 @@ describe('tessera train transformer / tessera translate', () => {
     expect(beam.error).toBeUndefined();
 
     expect((await cli('translate', '--checkpoint', ck, '')).error).toMatch(/the sentence is empty/);
+    expect((await cli('translate', '--checkpoint', ck, 'one', '--max-len', '1001')).error).toMatch(/--max-len 1001: the positional encoding covers max_len 1000 positions/);
+    expect((await cli('translate', '--checkpoint', ck, 'one', '--attention', '0', '--attention-svg', path.join(dir, 'nowhere', 'a.svg'))).error).toMatch(/cannot write .*a\.svg: its directory does not exist/);
     await cli('translate', '--checkpoint', ck, 'nine hundred gazillion');
     expect(lines.at(-1)).toMatch(/'gazillion' not in the source vocabulary; read as <unk>/);
     expect((await cli('translate', '--checkpoint', path.join(dir, 'nowhere'), 'one')).error).toMatch(/is not a translator checkpoint: it has no config.json/);
@@ -68,6 +70,7 @@ describe('tessera train transformer / tessera translate', () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code, stderr).toBe(1);
+    expect(stderr).not.toMatch(/looks like you are running TensorFlow\.js in Node\.js/);
     // the signal lands inside epoch 2, or in the last step of epoch 1 (then the epoch's own checkpoint is the one)
     const [, epoch, batch] = (/interrupted after epoch (\d+), batch (\d+): .* holds the checkpoint of that step; continue with tessera train transformer --checkpoint .* --resume/.exec(stderr) ?? []).map(Number) as [number, number, number];
     expect(epoch, stderr).toBeGreaterThanOrEqual(1);

@@ -38,6 +38,9 @@ export async function translateCommand(args: Args, log: (line: string) => void):
   if (attentionLayer !== undefined && beam > 1) throw new UsageError('--attention shows greedy decoding; leave out --beam');
   const maxLen = Number(option(args, 'max-len') ?? checkpoint.spec.numSteps);
   if (!Number.isInteger(maxLen) || maxLen < 1) throw new UsageError(`--max-len ${option(args, 'max-len')}: expected a whole number >= 1`);
+  // each decoding step reads its row of the positional encoding
+  const positions = checkpoint.spec.model.max_len as number;
+  if (maxLen > positions) throw new UsageError(`--max-len ${maxLen}: the positional encoding covers max_len ${positions} positions; decode at most ${positions} tokens`);
   const make = backend === 'onnxruntime' ? ortEngine : tfjsEngine;
   const engine = await make(graphs.encoder(), graphs.decoderStep(), checkpoint.weights);
   try {
