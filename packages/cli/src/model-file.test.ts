@@ -100,6 +100,19 @@ export default Mlp;
 export const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };
 `,
 );
+write(
+  'called.ts',
+  `import { Module, nn, type Tensor } from '@tessera/graph-dsl';
+export default class extends Module {
+  readonly fc = new nn.Linear(4, 4);
+  forward(x: Tensor<'float32', 2>) {
+    return (this.fc as unknown as (x: Tensor) => Tensor)(x);
+  }
+}
+export const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };
+`,
+);
+write('no_return.mjs', `import { Module } from '@tessera/graph-dsl';\nexport default class extends Module { forward(x) { x.relu(); } }\nexport const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\n`);
 write('no_default.ts', `export const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\n`);
 write('not_module.js', `export default { forward: (x) => x };\nexport const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\n`);
 write('no_inputs.mjs', `import { Module } from '@tessera/graph-dsl';\nexport default class extends Module { forward(x) { return x; } }\n`);
@@ -179,7 +192,9 @@ describe('a model file in a bare folder, through the bin', () => {
   it('says what is wrong with a file, as a user error: a shape error at the user\'s line, a method the DSL lacks, missing or wrong exports', async () => {
     const cases: [string[], RegExp][] = [
       [['summary', './shape_error.ts'], /^error: MatMul: the last dim of a \(64\) must equal the second-to-last dim of b \(32\); .* at shape_error\.ts:5:20 in fc\n$/],
-      [['compile', './no_method.mjs'], /^error: \.\/no_method\.mjs:4:14: TypeError: x\.frobnicate is not a function \(while tracing forward\)\n$/],
+      [['compile', './no_method.mjs'], /^error: \.\/no_method\.mjs:4:14: TypeError: x\.frobnicate is not a function \(while tracing forward; a module runs as m\.forward\(x\), and graph-dsl's README lists each PyTorch name's Tessera name\)\n$/],
+      [['summary', './called.ts'], /^error: \.\/called\.ts:5:\d+: TypeError: this\.fc is not a function \(while tracing forward; a module runs as m\.forward\(x\)/],
+      [['summary', './no_return.mjs'], /^error: trace: forward returned undefined, not a Tensor: .*\(is a return missing\?\)\n$/],
       [['export', './no_default.ts', '--onnx', 'x.onnx'], /^error: \.\/no_default\.ts has no default export: export default a Module \(an instance, its class, or a function returning one\)\n$/],
       [['summary', './not_module.js'], /^error: \.\/not_module\.js: the default export is an object \(forward\), not a Module with a forward method/],
       [['summary', './no_inputs.mjs'], /^error: \.\/no_inputs\.mjs: has no `inputs` export naming the inputs of forward; write it like export const inputs = \{ x: \{ dtype: 'float32', shape: \['B', 'T', 64\] \} \}\n$/],

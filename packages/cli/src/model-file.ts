@@ -61,7 +61,9 @@ export function userFault(e: unknown, file: string, doing: string): ModelFileErr
   const absolute = path.resolve(file);
   const theirs = frames.find((f) => f.file === absolute);
   if (!theirs || (JS_ERRORS.has(e.name) && frames[0]?.file !== absolute)) return undefined;
-  return new ModelFileError(`${file}:${theirs.at}: ${e.name}: ${e.message} (${doing})`);
+  // PyTorch habits: calling a module (m(x)) or a method under its torch name
+  const hint = e instanceof TypeError && / is not a function/.test(e.message) ? "; a module runs as m.forward(x), and graph-dsl's README lists each PyTorch name's Tessera name" : '';
+  return new ModelFileError(`${file}:${theirs.at}: ${e.name}: ${e.message} (${doing}${hint})`);
 }
 
 const describe = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object (${Object.keys(v).join(', ') || 'no keys'})` : `${typeof v} ${String(v)}`);
