@@ -6,6 +6,11 @@ import { checkOutputs } from '@tessera/graph-dsl/node';
 import { prepareModel } from '../model.ts';
 import { onnxTarget } from '../onnx-target.ts';
 
+/** Without --external-data the export decides, as torch.onnx does: external data past ~1.8 GiB (vit_h_14); `false` would refuse such a model. */
+export function externalDataOption(args: Args): { externalData?: true } {
+  return flag(args, 'external-data') ? { externalData: true } : {};
+}
+
 export async function exportCommand(args: Args): Promise<string> {
   expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target', 'quantize', 'quantize-exclude']);
   const name = args.positional[0];
@@ -19,10 +24,11 @@ export async function exportCommand(args: Args): Promise<string> {
   const quantize = quantizeRequest(args);
   checkOutputs({ '--onnx': path, '--onnx (its external data)': `${path}.data` }, { '--weights': option(args, 'weights') });
   const model = await prepareModel(name, args.options.get('config') ?? [], option(args, 'weights'), 0, { fuse: !flag(args, 'no-fuse') });
-  const options = { weights: model.weights, path, opset, target, externalData: flag(args, 'external-data') };
+  const options = { weights: model.weights, path, opset, target, ...externalDataOption(args) };
   const quantized = quantize && (await exportQuantized(model.graph, options, quantize));
   const written = quantized ? quantized.files : await exportOnnxFiles(model.graph, options);
   const inputs = model.graph.inputs.map((i) => i.name).join(', ');
-  const wrote = `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource})`;
+  const external = written.dataPath && !flag(args, 'external-data') ? `; the weights (${(written.externalBytes / 2 ** 30).toFixed(2)} GiB) pass what one ONNX file holds (2 GiB), so they are in ${written.dataPath} as external data, as torch.onnx writes them: keep the two files together` : '';
+  const wrote = `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource}${external})`;
   return quantized ? `${wrote}\n${quantized.report}` : wrote;
 }

@@ -1,14 +1,17 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { readSafetensorsFile } from '@tessera/safetensors';
 import { describe, expect, it } from 'vitest';
 import { userErrorOf } from '../cli-testing.ts';
 import { main } from '../main.ts';
 import { centerCropOffset, decodeImage, imageSize, preprocess, topK } from './image.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-image-'));
+const fixture = (name: string) => path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures', name);
 
 function gradient(width: number, height: number): Buffer {
   const png = new PNG({ width, height });
@@ -62,6 +65,21 @@ describe("torchvision's CenterCrop offset", () => {
   it('rounds half to even, as Python does (values from torchvision 0.14: int(round((size - crop) / 2.0)))', () => {
     const cases: [number, number, number][] = [[309, 224, 42], [311, 224, 44], [225, 224, 0], [227, 224, 2], [256, 224, 16], [300, 224, 38]];
     for (const [size, crop, expected] of cases) expect(centerCropOffset(size, crop), `${size} - ${crop}`).toBe(expected);
+  });
+});
+
+describe("torchvision's preprocessing, exactly", () => {
+  it('resizes (PIL bicubic and bilinear, in its fixed point) and center-crops non-square images of several aspect ratios as torchvision 0.14 does', () => {
+    const expected = readSafetensorsFile(fixture('crop_expected.safetensors')).tensors;
+    expect(expected.size).toBe(10);
+    for (const [key, want] of expected) {
+      const [name, interpolation] = key.split('/') as [string, 'bicubic' | 'bilinear'];
+      const image = decodeImage(readFileSync(fixture(`${name}.png`)), name);
+      const got = preprocess(image, { resize: interpolation === 'bicubic' ? 58 : 64, crop: 56, interpolation });
+      expect(got.shape).toEqual(want.shape);
+      // the same bytes before normalizing: one level of 255 apart would be 0.017 here
+      expect(Math.max(...Array.from(got.data, (v, i) => Math.abs(v - want.data[i]!))), key).toBeLessThan(1e-6);
+    }
   });
 });
 

@@ -106,7 +106,10 @@ const FILTERS: Record<Interpolation, { support: number; weight: (x: number) => n
   },
 };
 
-/** One axis of PIL's antialiased resampling: for each output pixel, the input pixels and normalized weights. */
+/** PIL's 8-bit resampling works in fixed point: weights scaled by 2^22, sums rounded and clipped to 0..255 after each pass. */
+const PRECISION_BITS = 32 - 8 - 2;
+
+/** One axis of PIL's antialiased resampling (Resample.c's precompute_coeffs): for each output pixel, the input pixels and fixed-point weights. */
 function resampleAxis(inSize: number, outSize: number, filter: Interpolation): { start: number; weights: number[] }[] {
   const { support, weight } = FILTERS[filter];
   const scale = inSize / outSize;
@@ -114,12 +117,18 @@ function resampleAxis(inSize: number, outSize: number, filter: Interpolation): {
   const reach = support * fscale;
   return Array.from({ length: outSize }, (_, o) => {
     const center = (o + 0.5) * scale;
-    const start = Math.max(0, Math.floor(center - reach));
-    const end = Math.min(inSize, Math.ceil(center + reach));
+    // C's (int) truncates toward zero
+    const start = Math.max(0, Math.trunc(center - reach + 0.5));
+    const end = Math.min(inSize, Math.trunc(center + reach + 0.5));
     const w = Array.from({ length: end - start }, (_, k) => weight((start + k - center + 0.5) / fscale));
-    const sum = w.reduce((a, b) => a + b, 0) || 1;
-    return { start, weights: w.map((v) => v / sum) };
+    const sum = w.reduce((a, b) => a + b, 0);
+    return { start, weights: w.map((v) => Math.trunc((sum === 0 ? v : v / sum) * 2 ** PRECISION_BITS + (v < 0 ? -0.5 : 0.5))) };
   });
+}
+
+/** A fixed-point sum back to a byte, as PIL's clip8 (the sum starts at half a unit, so this rounds). */
+function clip8(sum: number): number {
+  return Math.min(255, Math.max(0, Math.floor(sum / 2 ** PRECISION_BITS)));
 }
 
 /**
@@ -132,15 +141,16 @@ export function preprocess(img: RgbImage, preset: Preset, cropSize: readonly [nu
   const [w, h] = img.width <= img.height ? [preset.resize, Math.trunc((preset.resize * img.height) / short)] : [Math.trunc((preset.resize * img.width) / short), preset.resize];
   const cols = resampleAxis(img.width, w, preset.interpolation);
   const rows = resampleAxis(img.height, h, preset.interpolation);
-  // horizontal pass, then vertical, in float
-  const tmp = new Float32Array(img.height * w * 3);
+  // horizontal pass, then vertical, each to bytes as PIL does
+  const half = 2 ** (PRECISION_BITS - 1);
+  const tmp = new Uint8Array(img.height * w * 3);
   for (let y = 0; y < img.height; y++) {
     for (let x = 0; x < w; x++) {
       const { start, weights } = cols[x]!;
       for (let c = 0; c < 3; c++) {
-        let s = 0;
+        let s = half;
         for (let k = 0; k < weights.length; k++) s += weights[k]! * img.data[(y * img.width + start + k) * 4 + c]!;
-        tmp[(y * w + x) * 3 + c] = s;
+        tmp[(y * w + x) * 3 + c] = clip8(s);
       }
     }
   }
@@ -152,10 +162,9 @@ export function preprocess(img: RgbImage, preset: Preset, cropSize: readonly [nu
     const { start, weights } = rows[top + y]!;
     for (let x = 0; x < cw; x++) {
       for (let c = 0; c < 3; c++) {
-        let s = 0;
+        let s = half;
         for (let k = 0; k < weights.length; k++) s += weights[k]! * tmp[((start + k) * w + left + x) * 3 + c]!;
-        // PIL rounds and clamps to 8 bits before ToTensor
-        const v = Math.min(255, Math.max(0, Math.round(s))) / 255;
+        const v = clip8(s) / 255;
         out.data[(c * ch + y) * cw + x] = (v - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]!;
       }
     }
