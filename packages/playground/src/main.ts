@@ -4,9 +4,11 @@
  */
 import type { BackendInfo } from '@tessera/runtime-tfjs';
 import type { Config } from '@tessera/models';
+import { drawLayout } from './graph-view.ts';
 import { errorText, parseRequest, type Request, requestSearch, type RunResult } from './contract.ts';
 
 type Pipeline = typeof import('./pipeline.ts');
+type Compiled = ReturnType<Pipeline['compileModel']>;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const DEFAULT_MODEL = 'torch_multihead_attention';
@@ -56,12 +58,27 @@ function configFromForm(): string[] {
     .map((i) => `${i.name}=${i.value.trim()}`);
 }
 
-function drawCompiled(compiled: ReturnType<Pipeline['compileModel']>): void {
+function drawCompiled(compiled: Compiled): void {
   $('compiled').hidden = false;
   $('graph-size').textContent = `${compiled.traced.nodes.length} nodes traced, ${compiled.graph.nodes.length} after the passes; ${compiled.weights.size} weight tensors (initial, seed 0)`;
   const rows = Object.entries(compiled.fusions).map(([rule, n]) => `<tr><td><code>${rule}</code></td><td class="n">${n}</td></tr>`);
   $('fusions').innerHTML = `<tr><th>fusion</th><th>fired</th></tr>${rows.join('')}`;
   $('explain').textContent = compiled.explain;
+}
+
+/** The graph before or after the passes, as the radio buttons say; a graph too large to lay out says so instead. */
+function drawGraph(p: Pipeline, compiled: Compiled): void {
+  $('graph-section').hidden = false;
+  const stage = document.querySelector<HTMLInputElement>('input[name=stage]:checked')!.value;
+  const graph = stage === 'traced' ? compiled.traced : compiled.graph;
+  const svg = $('graph') as unknown as SVGSVGElement;
+  if (p.boxCount(graph) > p.MAX_BOXES) {
+    svg.replaceChildren();
+    $('graph-note').textContent = `${p.boxCount(graph)} boxes: too many to lay out in the page (at most ${p.MAX_BOXES}); try a smaller config.`;
+    return;
+  }
+  $('graph-note').textContent = `${graph.nodes.length} nodes ${stage === 'traced' ? 'as traced' : 'after the passes'}.`;
+  drawLayout(svg, p.layoutGraph(graph));
 }
 
 function drawOutputs(result: RunResult): void {
@@ -72,14 +89,16 @@ function drawOutputs(result: RunResult): void {
   $('output-table').innerHTML = `<tr><th>output</th><th>shape</th><th>sum</th><th>first values</th></tr>${rows.join('')}`;
 }
 
-async function handle(p: Pipeline, backend: BackendInfo, request: Request): Promise<void> {
+/** Answers a request on screen and in #result; returns the compiled model, if it compiled. */
+async function handle(p: Pipeline, backend: BackendInfo, request: Request): Promise<Compiled | undefined> {
+  let compiled: Compiled | undefined;
   $('error').hidden = true;
   $('outputs').hidden = true;
   $('result').textContent = '';
   try {
     setStatus(`Compiling ${request.model}…`, true);
     await paint();
-    const compiled = p.compileModel(request.model, request.config);
+    compiled = p.compileModel(request.model, request.config);
     drawConfigForm(p, request.model, compiled.config);
     drawCompiled(compiled);
     if (request.run) {
@@ -89,10 +108,14 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
     const result = await p.answer(request, backend, compiled);
     drawOutputs(result);
     $('result').textContent = JSON.stringify(result);
+    setStatus(`Laying out the graph of ${request.model}…`, true);
+    await paint();
+    drawGraph(p, compiled);
     setStatus(request.run ? `Ran ${request.model} on tfjs (${backend.name}).` : `Compiled ${request.model}.`);
   } catch (e) {
     showError(e);
   }
+  return compiled;
 }
 
 function formRequest(run: boolean): Request {
@@ -105,26 +128,29 @@ async function start(): Promise<void> {
   const backend = await p.startBackend();
   $('backend').textContent = `TensorFlow.js backend: ${backend.name} (${backend.reason}).`;
 
+  // the model on screen, for redrawing its graph at the other stage
+  let shown: Compiled | undefined;
   const picker = $<HTMLSelectElement>('model');
   for (const e of p.CATALOG) picker.add(new Option(`${e.name}: ${e.description}`, e.name));
   picker.addEventListener('change', () => drawConfigForm(p, picker.value, p.CATALOG.find((e) => e.name === picker.value)!.small));
   const submit = (run: boolean) => {
     const request = formRequest(run);
     history.replaceState(null, '', requestSearch(request));
-    void handle(p, backend, request);
+    void handle(p, backend, request).then((c) => (shown = c ?? shown));
   };
   $('form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     submit(false);
   });
   $('run').addEventListener('click', () => submit(true));
+  for (const radio of document.querySelectorAll<HTMLInputElement>('input[name=stage]')) radio.addEventListener('change', () => shown && drawGraph(p, shown));
   for (const id of ['model', 'compile', 'run']) $<HTMLButtonElement>(id).disabled = false;
 
   const request = parseRequest(location.search);
   const first = request ?? { model: DEFAULT_MODEL, config: [], seed: 0, run: false };
   picker.value = p.CATALOG.some((e) => e.name === first.model) ? first.model : DEFAULT_MODEL;
   $<HTMLInputElement>('seed').value = String(first.seed);
-  if (request) await handle(p, backend, request);
+  if (request) shown = await handle(p, backend, request);
   else {
     drawConfigForm(p, DEFAULT_MODEL, p.CATALOG.find((e) => e.name === DEFAULT_MODEL)!.small);
     setStatus('Ready: pick a model and press Compile or Compile and run.');

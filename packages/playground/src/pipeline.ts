@@ -16,6 +16,7 @@ import type { Request, RunResult } from './contract.ts';
 import { summarizeOutputs } from './contract.ts';
 
 export { CATALOG, type CatalogEntry, configValueText, configWords };
+export { boxCount, layoutGraph, MAX_BOXES } from './graph-layout.ts';
 
 /** The seed of the initial weights when no weights are given: the CLI's (prepareModel's) default. */
 export const WEIGHTS_SEED = 0;

@@ -131,6 +131,32 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     }, 300_000);
   });
 
+  it('draws the graph after and before the passes: boxes on screen with op, type and module path', async () => {
+    const { page } = await contract(`?model=swin_t&config=${encodeURIComponent(configWords(CATALOG.find((e) => e.name === 'swin_t')!.small).join(';'))}`, 'compile-swin_t');
+    const boxes = async () => {
+      await page.waitForFunction(() => !document.getElementById('status')!.classList.contains('busy'));
+      return page.$$eval('#graph .box', (gs) => {
+        const svg = document.getElementById('graph')!.getBoundingClientRect();
+        return gs.map((g) => {
+          const r = g.getBoundingClientRect();
+          return { text: [...g.querySelectorAll('text')].map((t) => t.textContent), inside: r.width > 0 && r.height > 0 && r.right > svg.left && r.left < svg.right && r.bottom > svg.top && r.top < svg.bottom };
+        });
+      });
+    };
+    const compiled = await boxes();
+    expect(compiled.filter((b) => b.inside).length).toBeGreaterThan(10);
+    // the module path; the line is the bundle's, not shown
+    expect(compiled.some((b) => b.text[0] === 'Attention' && /^f32\[/.test(b.text[1]!) && /^features\.\d\.\d\.attn$/.test(b.text[2]!))).toBe(true);
+    expect(await page.$$eval('#graph .edge', (es) => es.length)).toBeGreaterThan(10);
+    await page.locator('#graph-section').screenshot({ path: path.join(ARTIFACTS, 'graph-swin_t-compiled.png') });
+    await page.check('input[name=stage][value=traced]');
+    const traced = await boxes();
+    expect(traced.length).toBeGreaterThan(compiled.length);
+    expect(traced.some((b) => b.text[0] === 'Attention')).toBe(false);
+    await page.locator('#graph-section').screenshot({ path: path.join(ARTIFACTS, 'graph-swin_t-traced.png') });
+    await page.close();
+  }, 300_000);
+
   it("an unknown model and a bad config key answer {error} with the CLI's text", async () => {
     for (const [query, argv] of [
       ['?model=no_such_model&run=1', ['run', 'no_such_model']],
