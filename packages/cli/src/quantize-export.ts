@@ -85,7 +85,8 @@ export const REPORT_BATCH = 8;
 
 /** Exports, quantizes, measures against the fp32 model, then writes the quantized model; returns the files and the report. */
 export async function exportQuantized(graph: Graph, options: OnnxExportOptions & OnnxFileOptions, request: QuantizeRequest): Promise<{ files: OnnxFiles; report: string }> {
-  const fp32 = exportOnnxModel(graph, options);
+  // the in-projections stay matmuls the pass quantizes (not inside com.microsoft Attention)
+  const fp32 = exportOnnxModel(graph, { ...options, fuseInProjection: false });
   const { model, decisions, unmatched } = quantizeDynamic(fp32, { target: options.target, exclude: request.exclude });
   if (unmatched.length) {
     const modules = [...new Set(decisions.flatMap((d) => (d.weight ? [modulePath(d.weight)] : [])))];

@@ -49,6 +49,8 @@ export interface LoweringContext {
   readonly target: OnnxTarget;
   /** For the onnxruntime target: whether an attention of this shape runs faster as MultiHeadAttention. */
   readonly ortAttention: OrtAttentionPolicy;
+  /** For the onnxruntime target: whether com.microsoft Attention may take a self-attention's in-projection (false keeps it a matmul a later pass can see). */
+  readonly fuseInProjection: boolean;
   /** Emits one ONNX node; returns the name of its (first) output, fresh unless `output` is given. */
   emit(opType: string, inputs: readonly string[], attrs?: Attrs, output?: string): string;
   /** Emits one node with several outputs ('' for an optional one not wanted), in `domain` ('' is ONNX's own). */
@@ -185,6 +187,7 @@ export class ExportContext implements LoweringContext {
     readonly opset: number,
     readonly target: OnnxTarget = 'portable',
     readonly ortAttention: OrtAttentionPolicy = multiHeadAttentionWins,
+    readonly fuseInProjection = true,
   ) {
     for (const v of [...graph.inputs, ...graph.params]) {
       if (this.values.has(v.name)) throw new Error(`ONNX export: the name '${v.name}' is used by two graph inputs or parameters`);

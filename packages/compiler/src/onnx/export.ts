@@ -20,6 +20,12 @@ export interface OnnxExportOptions {
   readonly target?: OnnxTarget;
   /** For the onnxruntime target, when to emit MultiHeadAttention (the measured rule by default). */
   readonly ortAttention?: OrtAttentionPolicy;
+  /**
+   * For the onnxruntime target, whether a self-attention's packed in-projection goes into
+   * com.microsoft Attention with it (the default, measured faster); false keeps it a FusedMatMul,
+   * for a pass over the model that works on the Linears' matmuls (quantizeDynamic).
+   */
+  readonly fuseInProjection?: boolean;
   /** The graph's name in the model. */
   readonly modelName?: string;
   readonly docString?: string;
@@ -61,7 +67,7 @@ export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): Model
   if (target === 'onnx23' && opset < 23) throw new Error(`ONNX export: the onnx23 target writes opset 23's Attention; opset ${opset} has none`);
   const irVersion = irVersionFor(opset);
   const params = parameterInitializers(graph, options.weights, options.seed ?? 0);
-  const cx = new ExportContext(graph, opset, target, options.ortAttention);
+  const cx = new ExportContext(graph, opset, target, options.ortAttention, options.fuseInProjection ?? true);
   graph.nodes.forEach((node, index) => {
     cx.beginNode(node, index);
     try {

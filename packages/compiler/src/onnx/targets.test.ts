@@ -4,7 +4,8 @@
  * Runtime computes what the host reference interpreter does.
  */
 import { describe, expect, it } from 'vitest';
-import { symbolsOf } from '@tessera/graph-dsl';
+import { Module, nn, symbolsOf, type Tensor, trace } from '@tessera/graph-dsl';
+import { compile } from '../compile.ts';
 import { interpret } from '../host/interpret.ts';
 import { randomInputs } from '../testing.ts';
 import { ONNX_TARGETS } from './context.ts';
@@ -60,5 +61,28 @@ describe('export targets', () => {
     expect(ort.nodes).toContain('com.microsoft:FusedMatMul');
     expect(ort.nodes).not.toContain('com.microsoft:SkipLayerNormalization');
     expect(ort.imports).toEqual(['@17', 'com.microsoft@1']);
+  });
+
+  it("takes a self-attention's packed in-projection into com.microsoft Attention, and keeps it a matmul when asked", async () => {
+    class SelfAttention extends Module {
+      readonly attn = new nn.MultiheadAttention(16, 4, { batch_first: true });
+      forward(x: Tensor<'float32', 3>) {
+        return this.attn.forward(x, x, x, { needWeights: false }).output;
+      }
+    }
+    const graph = compile(trace(new SelfAttention(), { x: { dtype: 'float32', shape: ['B', 'L', 16] } })).graph;
+    const weights = randomWeights(graph, 4);
+    const inputs = randomInputs(graph, { B: 2, L: 5 }, 6);
+    const expected = interpret(graph, inputs, { weights });
+    const nodes = (fuseInProjection: boolean) => exportOnnxModel(graph, { weights, target: 'onnxruntime', fuseInProjection }).graph!.node!.map((n) => `${n.domain ? 'ms:' : ''}${n.opType}`);
+    // the weight's transpose (folded by ONNX Runtime at load), the projection and attention, the output projection
+    expect(nodes(true)).toEqual(['Transpose', 'ms:Attention', 'ms:FusedMatMul', 'Add']);
+    expect(nodes(false)).toEqual(['ms:FusedMatMul', 'Add', 'Slice', 'Slice', 'Slice', 'ms:MultiHeadAttention', 'ms:FusedMatMul', 'Add']);
+    for (const fuseInProjection of [true, false]) {
+      const bytes = exportOnnx(graph, { weights, target: 'onnxruntime', fuseInProjection });
+      expect(checkOnnx(bytes)).toBeUndefined();
+      const got = await runOnnx(bytes, inputs);
+      for (const [output, t] of Object.entries(expected)) expect(maxDiff(got[output]!.data, t.data), output).toBeLessThanOrEqual(1e-5);
+    }
   });
 });

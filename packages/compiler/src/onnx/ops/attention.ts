@@ -1,6 +1,6 @@
 /** The fused ops: Attention, Linear and Gelu, as ONNX nodes. */
 import { broadcastShapes, type Dim, dimsEqual, divDims, headSwap, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, sliceRange } from '@tessera/graph-dsl';
-import type { LoweringContext, View } from '../context.ts';
+import { type LoweringContext, sameShape, type View } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
 
 const f32 = (v: number) => hostTensor('float32', [], [v]);
@@ -191,7 +191,9 @@ function attentionOnnx23(node: NodeOf<'Attention'>, cx: LoweringContext): boolea
  * ONNX Runtime's com.microsoft MultiHeadAttention, where its CPU kernel is the faster form (the
  * policy, from measurements) and where it computes exactly what the IR op does: packed heads, no
  * probabilities output, no causal mask, masked scores at -inf; the bias and mask become its
- * attention_bias of shape (1 or B, 1 or H, L, S).
+ * attention_bias of shape (1 or B, 1 or H, L, S). Self-attention whose Q, K and V are one packed
+ * Linear of its input becomes com.microsoft Attention instead, the in-projection inside it (see
+ * ort-attention.ts for what it measured).
  */
 function attentionOrt(node: NodeOf<'Attention'>, cx: LoweringContext): boolean {
   const { numHeads, scale, causal, maskFill, probs } = node.attrs;
@@ -217,6 +219,13 @@ function attentionOrt(node: NodeOf<'Attention'>, cx: LoweringContext): boolean {
     // the kernel reads L x S whole: a bias shared by every query or key is expanded
     if (full[2] === 1 || full[3] === 1) bias = cx.emit('Expand', [bias, cx.shape([1, 1, q[1]!, k[1]!])]);
   }
+  // with its in-projection, com.microsoft Attention: one node for the packed product, the heads and the attention
+  const projection = cx.fuseInProjection ? inProjection(node, cx) : undefined;
+  if (projection) {
+    const weights = cx.emit('Transpose', [projection.weight], { perm: [1, 0] });
+    cx.emitNode('Attention', [projection.x, weights, projection.bias, '', '', bias], [cx.output(node)], { num_heads: numHeads, scale: { float: scale } }, 'com.microsoft');
+    return true;
+  }
   cx.emitNode(
     'MultiHeadAttention',
     [cx.input(node, 0), cx.input(node, 1), cx.input(node, 2), '', '', bias],
@@ -225,6 +234,18 @@ function attentionOrt(node: NodeOf<'Attention'>, cx: LoweringContext): boolean {
     'com.microsoft',
   );
   return true;
+}
+
+/** Self-attention whose Q, K and V are the thirds of one Linear of a (B, L, E) input read by nothing else: that input, weight and bias. */
+function inProjection(node: NodeOf<'Attention'>, cx: LoweringContext): { x: string; weight: string; bias: string } | undefined {
+  const source = packedSource(node, cx);
+  const linear = cx.producer(source);
+  if (source === undefined || linear?.op !== 'Linear' || !present(linear, 2) || cx.readers(source) !== 3) return undefined;
+  if (![0, 1, 2].every((i) => cx.producer(node.inputs[i])?.op === 'Slice')) return undefined;
+  const x = lastAxisView(cx, linear.inputs[0]!);
+  const q = cx.inputType(node, 0).shape;
+  if (x.shape.length !== 3 || !sameShape(x.shape.slice(0, -1), q.slice(0, -1))) return undefined;
+  return { x: x.name, weight: cx.input(linear, 1), bias: cx.input(linear, 2) };
 }
 
 export const fusedOps = {
