@@ -81,6 +81,34 @@ function drawGraph(p: Pipeline, compiled: Compiled): void {
   drawLayout(svg, p.layoutGraph(graph));
 }
 
+/** Saves bytes as a file through the browser's download. */
+function download(bytes: Uint8Array, file: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: file });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** One button per ONNX export target, and one for the weights. */
+function drawExport(p: Pipeline, compiled: Compiled): void {
+  $('export').hidden = false;
+  const button = (label: string, id: string, bytes: () => Uint8Array, file: string) => {
+    const b = Object.assign(document.createElement('button'), { type: 'button', id, textContent: label });
+    b.addEventListener('click', () => {
+      try {
+        download(bytes(), file);
+      } catch (e) {
+        showError(e);
+      }
+    });
+    return b;
+  };
+  $('export-buttons').replaceChildren(
+    ...p.ONNX_TARGETS.map((t) => button(`ONNX (${t})`, `export-${t}`, () => p.onnxFile(compiled, t), `${compiled.name}.${t}.onnx`)),
+    button('Weights (.safetensors)', 'export-weights', () => p.weightsFile(compiled), `${compiled.name}.safetensors`),
+  );
+}
+
 function drawOutputs(result: RunResult): void {
   $('outputs').hidden = Object.keys(result.outputs).length === 0;
   const rows = Object.entries(result.outputs).map(
@@ -101,6 +129,7 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
     compiled = p.compileModel(request.model, request.config);
     drawConfigForm(p, request.model, compiled.config);
     drawCompiled(compiled);
+    drawExport(p, compiled);
     if (request.run) {
       setStatus(`Running ${request.model} on tfjs (${backend.name}), inputs of seed ${request.seed}…`, true);
       await paint();

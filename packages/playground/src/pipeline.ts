@@ -8,15 +8,17 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { compile, formatFusions, fusionCounts } from '@tessera/compiler';
+import { compile, exportOnnx, formatFusions, fusionCounts, ONNX_TARGETS, type OnnxTarget } from '@tessera/compiler';
 import { type Graph, type HostTensor, initialWeights, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
+import { encodeSafetensors } from '@tessera/safetensors/codec';
 import type { Request, RunResult } from './contract.ts';
 import { summarizeOutputs } from './contract.ts';
 
 export { CATALOG, type CatalogEntry, configValueText, configWords };
 export { boxCount, layoutGraph, MAX_BOXES } from './graph-layout.ts';
+export { ONNX_TARGETS, type OnnxTarget };
 
 /** The seed of the initial weights when no weights are given: the CLI's (prepareModel's) default. */
 export const WEIGHTS_SEED = 0;
@@ -60,3 +62,9 @@ export async function answer(request: Request, backend: BackendInfo, compiled = 
   const outputs = request.run ? summarizeOutputs(await runModel(compiled, request.seed)) : {};
   return { model: request.model, backend: backend.name, fusions: compiled.fusions, outputs };
 }
+
+/** The ONNX file `tessera export NAME --onnx F --target T` writes for the same config (initial weights, seed 0). */
+export const onnxFile = (model: Compiled, target: OnnxTarget): Uint8Array => exportOnnx(model.graph, { weights: model.weights, target });
+
+/** The weights as a safetensors file, by state_dict name: what `--weights` reads back. */
+export const weightsFile = (model: Compiled): Uint8Array => encodeSafetensors(model.weights, { model: model.name, weights: `initial (seed ${WEIGHTS_SEED})` });

@@ -15,8 +15,10 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '@tessera/cli';
-import { CATALOG, configWords } from '@tessera/models';
-import { readSafetensorsFile } from '@tessera/safetensors';
+import { ONNX_TARGETS } from '@tessera/compiler';
+import { initialWeights, trace } from '@tessera/graph-dsl';
+import { buildModel, CATALOG, configWords } from '@tessera/models';
+import { decodeSafetensors, readSafetensorsFile } from '@tessera/safetensors';
 import { type RunResult, summarizeOutputs } from '../src/contract.ts';
 
 const PACKAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -75,6 +77,7 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     server = await serve(DIST);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`;
     context = await chromium.launchPersistentContext(profile, {
+      acceptDownloads: true,
       executablePath: CHROMIUM,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -154,6 +157,29 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     expect(traced.length).toBeGreaterThan(compiled.length);
     expect(traced.some((b) => b.text[0] === 'Attention')).toBe(false);
     await page.locator('#graph-section').screenshot({ path: path.join(ARTIFACTS, 'graph-swin_t-traced.png') });
+    await page.close();
+  }, 300_000);
+
+  it("downloads each target's ONNX file as tessera export writes it, and the weights as safetensors", async () => {
+    const words = configWords(CATALOG.find((e) => e.name === 'swin_t')!.small);
+    const { page } = await contract(`?model=swin_t&config=${encodeURIComponent(words.join(';'))}`, 'export-swin_t');
+    const saved = async (button: string) => {
+      const [file] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+      return { name: file.suggestedFilename(), bytes: readFileSync((await file.path())!) };
+    };
+    for (const target of ONNX_TARGETS) {
+      const onnx = path.join(work, `swin_t.${target}.onnx`);
+      const exported = await tessera('export', 'swin_t', '--config', ...words, '--target', target, '--onnx', onnx);
+      expect(exported.error).toBeUndefined();
+      const got = await saved(`#export-${target}`);
+      expect(got.name).toBe(`swin_t.${target}.onnx`);
+      expect(got.bytes.equals(readFileSync(onnx)), target).toBe(true);
+    }
+    const weights = decodeSafetensors((await saved('#export-weights')).bytes).tensors;
+    const { built } = buildModel('swin_t', words);
+    const expected = initialWeights(trace(built.module, built.inputs, built.outputs), 0);
+    expect([...weights.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [key, t] of expected) expect(Array.from(weights.get(key)!.data), key).toEqual(Array.from(t.data));
     await page.close();
   }, 300_000);
 
