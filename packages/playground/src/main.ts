@@ -60,7 +60,7 @@ function configFromForm(): string[] {
 
 function drawCompiled(compiled: Compiled): void {
   $('compiled').hidden = false;
-  $('graph-size').textContent = `${compiled.traced.nodes.length} nodes traced, ${compiled.graph.nodes.length} after the passes; ${compiled.weights.size} weight tensors (initial, seed 0)`;
+  $('graph-size').textContent = `${compiled.traced.nodes.length} nodes traced, ${compiled.graph.nodes.length} after the passes; ${compiled.weights.size} weight tensors (${compiled.weightsSource})`;
   const rows = Object.entries(compiled.fusions).map(([rule, n]) => `<tr><td><code>${rule}</code></td><td class="n">${n}</td></tr>`);
   $('fusions').innerHTML = `<tr><th>fusion</th><th>fired</th></tr>${rows.join('')}`;
   $('explain').textContent = compiled.explain;
@@ -126,7 +126,9 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
   try {
     setStatus(`Compiling ${request.model}…`, true);
     await paint();
-    compiled = p.compileModel(request.model, request.config);
+    const picked = $<HTMLInputElement>('weights').files?.[0];
+    const file = picked && { name: picked.name, bytes: new Uint8Array(await picked.arrayBuffer()) };
+    compiled = p.compileModel(request.model, request.config, file);
     drawConfigForm(p, request.model, compiled.config);
     drawCompiled(compiled);
     drawExport(p, compiled);

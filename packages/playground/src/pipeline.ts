@@ -9,10 +9,10 @@ import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url'
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { compile, exportOnnx, formatFusions, fusionCounts, ONNX_TARGETS, type OnnxTarget } from '@tessera/compiler';
-import { type Graph, type HostTensor, initialWeights, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
-import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords } from '@tessera/models';
+import { checkWeights, type Graph, type HostTensor, initialWeights, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
+import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, takeBuffers } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
-import { encodeSafetensors } from '@tessera/safetensors/codec';
+import { decodeSafetensors, encodeSafetensors } from '@tessera/safetensors/codec';
 import type { Request, RunResult } from './contract.ts';
 import { summarizeOutputs } from './contract.ts';
 
@@ -29,17 +29,31 @@ export interface Compiled {
   readonly traced: Graph;
   readonly graph: Graph;
   readonly weights: Map<string, HostTensor>;
+  /** Where the weights came from, for the page. */
+  readonly weightsSource: string;
   readonly fusions: Record<string, number>;
   /** `tessera compile --explain`'s report: each rule's count and every near-match with its reason. */
   readonly explain: string;
 }
 
-export function compileModel(name: string, config: readonly string[]): Compiled {
+/** A .safetensors file the user picked: its name, for messages, and its bytes. */
+export interface WeightsFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+/** As the CLI's prepareModel: a state_dict file's buffers checked and taken out, its parameters checked against the graph; else initial weights. */
+export function compileModel(name: string, config: readonly string[], file?: WeightsFile): Compiled {
   const { config: resolved, built } = buildModel(name, config);
   const traced = trace(built.module, built.inputs, built.outputs);
-  const weights = initialWeights(traced, WEIGHTS_SEED);
+  let weights: Map<string, HostTensor>;
+  if (file) {
+    weights = takeBuffers(built.module, decodeSafetensors(file.bytes, file.name).tensors, file.name);
+    checkWeights(traced, weights, { source: file.name });
+  } else weights = initialWeights(traced, WEIGHTS_SEED);
   const { graph, stats } = compile(traced, { weights, explain: true });
-  return { name, config: resolved, traced, graph, weights, fusions: fusionCounts(stats), explain: formatFusions(stats) };
+  const weightsSource = file?.name ?? `initial (seed ${WEIGHTS_SEED})`;
+  return { name, config: resolved, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats) };
 }
 
 /** The tfjs backend the page runs on: wasm where the browser runs WebAssembly (its binaries served beside the page), else cpu. */
@@ -58,7 +72,7 @@ export async function runModel(model: Compiled, seed: number): Promise<Record<st
 }
 
 /** The contract's answer for a request: compile, and run when asked. */
-export async function answer(request: Request, backend: BackendInfo, compiled = compileModel(request.model, request.config)): Promise<RunResult> {
+export async function answer(request: Request, backend: BackendInfo, compiled: Compiled): Promise<RunResult> {
   const outputs = request.run ? summarizeOutputs(await runModel(compiled, request.seed)) : {};
   return { model: request.model, backend: backend.name, fusions: compiled.fusions, outputs };
 }
@@ -67,4 +81,4 @@ export async function answer(request: Request, backend: BackendInfo, compiled = 
 export const onnxFile = (model: Compiled, target: OnnxTarget): Uint8Array => exportOnnx(model.graph, { weights: model.weights, target });
 
 /** The weights as a safetensors file, by state_dict name: what `--weights` reads back. */
-export const weightsFile = (model: Compiled): Uint8Array => encodeSafetensors(model.weights, { model: model.name, weights: `initial (seed ${WEIGHTS_SEED})` });
+export const weightsFile = (model: Compiled): Uint8Array => encodeSafetensors(model.weights, { model: model.name, weights: model.weightsSource });

@@ -18,7 +18,7 @@ import { main } from '@tessera/cli';
 import { ONNX_TARGETS } from '@tessera/compiler';
 import { initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, configWords } from '@tessera/models';
-import { decodeSafetensors, readSafetensorsFile } from '@tessera/safetensors';
+import { decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { type RunResult, summarizeOutputs } from '../src/contract.ts';
 
 const PACKAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -180,6 +180,41 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     const expected = initialWeights(trace(built.module, built.inputs, built.outputs), 0);
     expect([...weights.keys()].sort()).toEqual([...expected.keys()].sort());
     for (const [key, t] of expected) expect(Array.from(weights.get(key)!.data), key).toEqual(Array.from(t.data));
+    await page.close();
+  }, 300_000);
+
+  it('runs on weights from a picked .safetensors file as tessera run --weights does, and refuses a misfit file with its error', async () => {
+    const words = ['embed_dim=16', 'num_heads=4', 'batch_first=true'];
+    const { built } = buildModel('torch_multihead_attention', words);
+    const weights = path.join(work, 'mha.safetensors');
+    writeSafetensorsFile(weights, initialWeights(trace(built.module, built.inputs, built.outputs), 7));
+    const { page } = await contract(`?model=torch_multihead_attention&config=${encodeURIComponent(words.join(';'))}&seed=3`, 'weights-mha');
+    const resultAfter = async (file: string) => {
+      await page.setInputFiles('#weights', file);
+      await page.click('#run');
+      await page.waitForFunction(() => document.getElementById('result')!.textContent !== '');
+      return JSON.parse((await page.textContent('#result'))!) as RunResult | { error: string };
+    };
+    const result = await resultAfter(weights);
+    if ('error' in result) throw new Error(`the page reports an error: ${result.error}`);
+    const out = path.join(work, 'mha-weights-out.safetensors');
+    expect((await tessera('run', 'torch_multihead_attention', '--config', ...words, '--weights', weights, '--random-inputs', '3', '--output', out)).error).toBeUndefined();
+    const node = summarizeOutputs(Object.fromEntries(readSafetensorsFile(out).tensors));
+    for (const [output, want] of Object.entries(node)) {
+      result.outputs[output]!.first.forEach((v, k) => expect(Math.abs(v - want.first[k]!), `${output}[${k}]`).toBeLessThanOrEqual(TOLERANCE));
+    }
+    // different weights, different numbers: the file was used
+    const initial = path.join(work, 'mha-initial-out.safetensors');
+    await tessera('run', 'torch_multihead_attention', '--config', ...words, '--random-inputs', '3', '--output', initial);
+    expect(readSafetensorsFile(initial).tensors.get('output')!.data[0]).not.toBeCloseTo(result.outputs.output!.first[0]!, 4);
+
+    const other = path.join(work, 'mha-other.safetensors');
+    const { built: narrower } = buildModel('torch_multihead_attention', ['embed_dim=8', 'num_heads=4']);
+    writeSafetensorsFile(other, initialWeights(trace(narrower.module, narrower.inputs, narrower.outputs), 7));
+    const refused = await resultAfter(other);
+    const { error } = await tessera('run', 'torch_multihead_attention', '--config', ...words, '--weights', other, '--random-inputs', '3', '--output', path.join(work, 'never.safetensors'));
+    // the page names the file as picked, the CLI as given: the same path here but for the folder
+    expect(refused).toEqual({ error: error!.replaceAll(`${work}/`, '') });
     await page.close();
   }, 300_000);
 
