@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { summarize } from '@tessera/compiler';
 import { type Args, expectOptions, flag, parseArgs, UsageError } from './args.ts';
 import { BENCH_USAGE, benchCommand } from './commands/bench.ts';
 import { compileCommand } from './commands/compile.ts';
@@ -9,7 +10,7 @@ import { TRAIN_USAGE, trainCommand } from './commands/train.ts';
 import { TRAIN_VISION_USAGE, trainVisionCommand } from './commands/train-vision.ts';
 import { TRANSLATE_USAGE, translateCommand } from './commands/translate.ts';
 import { imageCommand } from './commands/image.ts';
-import { formatSummary, summarize } from './commands/summary.ts';
+import { formatSummary } from './commands/summary.ts';
 import { prepareModel } from './model.ts';
 
 /** Each command's usage, printed by `tessera COMMAND --help` (or -h) and `tessera help COMMAND`. */

@@ -23,5 +23,6 @@ export { type HostKernel, HOST_KERNELS, hasHostKernel, evaluateHost, erf, broadc
 export { interpret, type InterpretOptions } from './host/interpret.ts';
 export * from './onnx/index.ts';
 export { graphFlops, nodeFlops } from './analysis/cost.ts';
+export { humanCount, type LayerRow, readableFlops, type Summary, type SummaryInput, summarize } from './analysis/summary.ts';
 export { quantizePerColumn, type QuantizedWeight } from './onnx/quantize-weights.ts';
 export { formatQuantizeDecisions, modulePath, type QuantizeDecision, type QuantizeOptions, type QuantizeResult, quantizeDynamic } from './onnx/quantize.ts';
