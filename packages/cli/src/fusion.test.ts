@@ -45,6 +45,8 @@ describe('fusions on every catalog model', () => {
       const swin = entry.name.startsWith('swin');
       expect(counts['qkv-split']).toBe(swin ? 3 * attentions : 0);
       expect([counts['window-partition'], counts['window-reverse']]).toEqual(swin ? [attentions, attentions] : [0, 0]);
+      // depths 2, 2: one patch merging between the stages
+      expect(counts['patch-merge']).toBe(swin ? 1 : 0);
       // in-projections from one packed weight (torch's in_proj_weight) of one input: one matmul for
       // self-attention's Q, K, V, and for cross-attention's K, V of the memory (torch_transformer: 3 self, 2 cross)
       const packedProjections = entry.name.startsWith('vit') || config.self_attention ? attentions : entry.name === 'torch_transformer' ? 5 : 0;

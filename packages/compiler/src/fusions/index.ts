@@ -13,6 +13,7 @@ import { attentionHeadsRule } from './attention-heads.ts';
 import { geluRule } from './gelu.ts';
 import { linearNoBiasRule, linearRule } from './linear.ts';
 import { linearSiblings } from './linear-siblings.ts';
+import { patchMergeRule } from './patch-merge.ts';
 import { qkvSplitRule } from './qkv-split.ts';
 import { windowPartitionRule } from './window-partition.ts';
 import { windowReverseRules } from './window-reverse.ts';
@@ -31,7 +32,7 @@ const STAGES: readonly Stage[] = [
   { pass: 'fuse-linear-siblings', rules: [], custom: linearSiblings },
   { pass: 'fuse-gelu', rules: [geluRule] },
   { pass: 'fuse-qkv-split', rules: [qkvSplitRule] },
-  { pass: 'fuse-windows', rules: [windowPartitionRule, ...windowReverseRules] },
+  { pass: 'fuse-windows', rules: [windowPartitionRule, ...windowReverseRules, patchMergeRule] },
   // the attention rule leaves K^T's old transpose dead beside the head split it now reads
   { pass: 'fuse-attention', rules: [attentionRule], sweep: true },
   { pass: 'fuse-attention-heads', rules: [attentionHeadsRule] },
