@@ -58,6 +58,25 @@ function configFromForm(): string[] {
     .map((i) => `${i.name}=${i.value.trim()}`);
 }
 
+/** The layer tree with each layer's output type, parameters and FLOPs, as `tessera summary`. */
+function drawSummary(p: Pipeline, compiled: Compiled): void {
+  const s = p.summaryOf(compiled);
+  $('summary-totals').textContent = `${s.parameters.toLocaleString('en-US')} parameters (${p.humanCount(s.parameters)}); ${p.readableFlops(s.flops)} FLOPs (a multiply-add counts 2; B is the batch)`;
+  const table = $<HTMLTableElement>('summary');
+  table.replaceChildren();
+  table.insertRow().append(...['layer', 'type', 'output', 'parameters', 'FLOPs'].map((h) => Object.assign(document.createElement('th'), { textContent: h })));
+  for (const l of s.layers) {
+    const row = table.insertRow();
+    const cells = [l.path || '(model)', l.type, l.output ?? '', p.humanCount(l.parameters), p.readableFlops(l.flops)];
+    cells.forEach((text, i) => {
+      const cell = row.insertCell();
+      cell.textContent = text;
+      if (i === 0) cell.style.paddingLeft = `${l.depth}rem`;
+      if (i >= 3) cell.className = 'n';
+    });
+  }
+}
+
 function drawCompiled(compiled: Compiled): void {
   $('compiled').hidden = false;
   $('graph-size').textContent = `${compiled.traced.nodes.length} nodes traced, ${compiled.graph.nodes.length} after the passes; ${compiled.weights.size} weight tensors (${compiled.weightsSource})`;
@@ -131,6 +150,7 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
     compiled = p.compileModel(request.model, request.config, file);
     drawConfigForm(p, request.model, compiled.config);
     drawCompiled(compiled);
+    drawSummary(p, compiled);
     drawExport(p, compiled);
     if (request.run) {
       setStatus(`Running ${request.model} on tfjs (${backend.name}), inputs of seed ${request.seed}…`, true);

@@ -8,8 +8,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { compile, exportOnnx, formatFusions, fusionCounts, ONNX_TARGETS, type OnnxTarget } from '@tessera/compiler';
-import { checkWeights, type Graph, type HostTensor, initialWeights, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
+import { compile, exportOnnx, formatFusions, fusionCounts, humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops, type Summary, summarize } from '@tessera/compiler';
+import { checkWeights, type Graph, type HostTensor, initialWeights, type Module, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, takeBuffers } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { decodeSafetensors, encodeSafetensors } from '@tessera/safetensors/codec';
@@ -18,7 +18,7 @@ import { summarizeOutputs } from './contract.ts';
 
 export { CATALOG, type CatalogEntry, configValueText, configWords };
 export { boxCount, layoutGraph, MAX_BOXES } from './graph-layout.ts';
-export { ONNX_TARGETS, type OnnxTarget };
+export { humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops };
 
 /** The seed of the initial weights when no weights are given: the CLI's (prepareModel's) default. */
 export const WEIGHTS_SEED = 0;
@@ -26,6 +26,7 @@ export const WEIGHTS_SEED = 0;
 export interface Compiled {
   readonly name: string;
   readonly config: Config;
+  readonly module: Module;
   readonly traced: Graph;
   readonly graph: Graph;
   readonly weights: Map<string, HostTensor>;
@@ -53,7 +54,7 @@ export function compileModel(name: string, config: readonly string[], file?: Wei
   } else weights = initialWeights(traced, WEIGHTS_SEED);
   const { graph, stats } = compile(traced, { weights, explain: true });
   const weightsSource = file?.name ?? `initial (seed ${WEIGHTS_SEED})`;
-  return { name, config: resolved, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats) };
+  return { name, config: resolved, module: built.module, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats) };
 }
 
 /** The tfjs backend the page runs on: wasm where the browser runs WebAssembly (its binaries served beside the page), else cpu. */
@@ -82,3 +83,6 @@ export const onnxFile = (model: Compiled, target: OnnxTarget): Uint8Array => exp
 
 /** The weights as a safetensors file, by state_dict name: what `--weights` reads back. */
 export const weightsFile = (model: Compiled): Uint8Array => encodeSafetensors(model.weights, { model: model.name, weights: model.weightsSource });
+
+/** `tessera summary`'s data: the layers with parameters, output types and FLOPs, the totals. */
+export const summaryOf = (model: Compiled): Summary => summarize(model);

@@ -15,7 +15,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '@tessera/cli';
-import { ONNX_TARGETS } from '@tessera/compiler';
+import { humanCount, ONNX_TARGETS, readableFlops, type Summary } from '@tessera/compiler';
 import { initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, configWords } from '@tessera/models';
 import { decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
@@ -146,6 +146,12 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
         });
       });
     };
+    // the summary is tessera summary's, layer by layer
+    const words = configWords(CATALOG.find((e) => e.name === 'swin_t')!.small);
+    const cli = JSON.parse((await tessera('summary', 'swin_t', '--config', ...words, '--json')).out!) as Summary;
+    const rows = await page.$$eval('#summary tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows).toEqual(cli.layers.map((l) => [l.path || '(model)', l.type, l.output ?? '', humanCount(l.parameters), readableFlops(l.flops)]));
+    expect(await page.textContent('#summary-totals')).toContain(`${cli.parameters.toLocaleString('en-US')} parameters`);
     const compiled = await boxes();
     expect(compiled.filter((b) => b.inside).length).toBeGreaterThan(10);
     // the module path; the line is the bundle's, not shown

@@ -9,11 +9,11 @@ describe('summarize', () => {
     const traced = trace(module, { x: { dtype: 'float32', shape: ['B', 4] } });
     const weights = initialWeights(traced);
     const s = summarize({ name: 'mlp', config: {}, module, traced, graph: compile(traced, { weights }).graph, weights });
-    expect(s.layers.map((l) => [l.path, l.type, l.depth, l.parameters, l.output])).toEqual([
-      ['', 'Sequential', 0, 4 * 8 + 8 + 8 * 3 + 3, 'f32[B, 3]'],
-      ['0', 'Linear', 0, 40, 'f32[B, 8]'],
-      ['1', 'ReLU', 0, 0, 'f32[B, 8]'],
-      ['2', 'Linear', 0, 27, 'f32[B, 3]'],
+    expect(s.layers.map((l) => [l.path, l.type, l.depth, l.parameters, l.output, l.flops])).toEqual([
+      ['', 'Sequential', 0, 4 * 8 + 8 + 8 * 3 + 3, 'f32[B, 3]', '120*B'],
+      ['0', 'Linear', 0, 40, 'f32[B, 8]', '64*B'],
+      ['1', 'ReLU', 0, 0, 'f32[B, 8]', '8*B'],
+      ['2', 'Linear', 0, 27, 'f32[B, 3]', '48*B'],
     ]);
     expect(s.parameters).toBe(67);
     expect(s.inputs).toEqual({ x: 'f32[B, 4]' });

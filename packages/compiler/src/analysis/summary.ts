@@ -3,8 +3,8 @@
  * the layer tree (state_dict paths) with output types and parameter counts, total parameters and
  * FLOPs of the compiled graph.
  */
-import { type Dim, dimToString, type Graph, type HostTensor, type Module, sizeOf, typeToString } from '@tessera/graph-dsl';
-import { graphFlops } from './cost.ts';
+import { addDims, type Dim, dimToString, type Graph, type HostTensor, type Module, sizeOf, typeToString } from '@tessera/graph-dsl';
+import { graphFlops, nodeFlops } from './cost.ts';
 
 /** What a summary reads: a built model, its traced and compiled graphs and its weights. */
 export interface SummaryInput {
@@ -23,6 +23,8 @@ export interface LayerRow {
   readonly parameters: number;
   /** Type of the last value the layer computed. */
   readonly output: string | undefined;
+  /** FLOPs of the compiled graph's nodes written in the layer (a fused node counts where its root was written). */
+  readonly flops: string;
 }
 
 export interface Summary {
@@ -35,11 +37,18 @@ export interface Summary {
   readonly flops: string;
 }
 
-function lastOutputIn(graph: Graph, path: string): string | undefined {
+/** The nodes written in a layer (its module path, or below it). */
+function nodesIn(graph: Graph, path: string): Graph['nodes'] {
   const inside = (scope: string) => path === '' || scope === path || scope.startsWith(`${path}.`);
-  const node = graph.nodes.findLast((n) => n.source && inside(n.source.scope));
+  return graph.nodes.filter((n) => n.source && inside(n.source.scope));
+}
+
+function lastOutputIn(graph: Graph, path: string): string | undefined {
+  const node = nodesIn(graph, path).at(-1);
   return node && typeToString(graph.types.get(node.outputs[0]!)!);
 }
+
+const flopsOf = (graph: Graph, nodes: Graph['nodes']): Dim => nodes.reduce<Dim>((total, node) => addDims(total, nodeFlops(node, graph)), 0);
 
 export function summarize(model: SummaryInput): Summary {
   const { traced, graph } = model;
@@ -51,6 +60,7 @@ export function summarize(model: SummaryInput): Summary {
     depth: path === '' ? 0 : path.split('.').filter((p) => !/^\d+$/.test(p)).length,
     parameters: countUnder(path),
     output: lastOutputIn(traced, path),
+    flops: dimToString(flopsOf(graph, nodesIn(graph, path))),
   }));
   const typed = (values: Graph['inputs']) => Object.fromEntries(values.map((v) => [v.name, typeToString(graph.types.get(v.value)!)]));
   const flops: Dim = graphFlops(graph);
