@@ -15,7 +15,7 @@ import { writeSafetensorsFile } from '@tessera/safetensors';
 import { asArgs } from './catalog-cases.ts';
 import { runCli } from './cli-testing.ts';
 import { prepareModel } from './model.ts';
-import { compareOutputs, formatAccuracy, REPORT_BATCH } from './quantize-export.ts';
+import { accuracyNote, compareOutputs, formatAccuracy, REPORT_BATCH } from './quantize-export.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-quantize-'));
 const at = (name: string) => path.join(dir, name);
@@ -62,6 +62,7 @@ describe('tessera export --quantize dynamic', () => {
       // hidden sizes of 16: one activation scale per tensor costs more than at full size (1 %); a scale off by 2x costs 50 % or more
       expect(relative).toBeLessThan(0.05);
       expect(Number(reported![3])).toBeGreaterThanOrEqual(7);
+      expect(lines[4] !== undefined, 'the note is there exactly when the error passes 2 % or a top-1 answer changed').toBe(relative > 0.02 || Number(reported![3]) < 8);
 
       // the file itself: quantized, valid, and near the fp32 export on other inputs
       const ops = onnx.ModelProto.decode(readFileSync(file)).graph!.node!.map((n) => n.opType);
@@ -99,6 +100,13 @@ describe('compareOutputs', () => {
     expect(a!.relative).toBeCloseTo(0.5 / 4, 6);
     expect(a!.top1).toEqual({ agree: 2, rows: 3 }); // row 2's arg max moves from 0 to 1
     expect(formatAccuracy(a!)).toBe('logits [3, 2]: max abs 5.00e-1, relative 12.50 %, top-1 agreement 2/3');
+  });
+
+  it('notes an output that moved by more than 2 % or changed a top-1 answer, naming the last Linear', () => {
+    const at = (relative: number, agree?: number) => ({ name: 'logits', shape: [4, 10], maxAbs: relative, relative, ...(agree === undefined ? {} : { top1: { agree, rows: 4 } }) });
+    expect(accuracyNote([at(0.019, 4)], 'heads.head')).toBeUndefined();
+    expect(accuracyNote([at(0.021, 4)], 'heads.head')).toBe('note: logits moved by more than 2 % or changed a top-1 answer; --quantize-exclude keeps modules float (the last Linear, often the most sensitive: --quantize-exclude heads.head)');
+    expect(accuracyNote([at(0.01, 3)], undefined)).toBe('note: logits moved by more than 2 % or changed a top-1 answer; --quantize-exclude keeps modules float');
   });
 
   it('says so when the reference is all zeros (relative error undefined), and has no top-1 for other ranks', () => {

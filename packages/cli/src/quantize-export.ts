@@ -68,6 +68,14 @@ export function formatAccuracy(a: OutputAccuracy): string {
   return `${a.name} [${a.shape.join(', ')}]: max abs ${a.maxAbs.toExponential(2)}, ${relative}${top1}`;
 }
 
+/** What the report says when an output moved by more than the 2 % a quantized model should keep, or a top-1 answer changed. */
+export function accuracyNote(accuracies: readonly OutputAccuracy[], lastModule: string | undefined): string | undefined {
+  const moved = accuracies.filter((a) => a.relative > 0.02 || (a.top1 && a.top1.agree < a.top1.rows)).map((a) => a.name);
+  if (!moved.length) return undefined;
+  const hint = lastModule ? ` (the last Linear, often the most sensitive: --quantize-exclude ${lastModule})` : '';
+  return `note: ${moved.join(', ')} moved by more than 2 % or changed a top-1 answer; --quantize-exclude keeps modules float${hint}`;
+}
+
 /** Runs a model on ONNX Runtime: from memory, or past protobuf's 2 GiB from a temporary file with external data. */
 export async function runModel(model: ModelProto, inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
   if (initializerBytes(model) <= EXTERNAL_DATA_THRESHOLD) return runOnnxRuntime(encodeModel(model), inputs);
@@ -98,14 +106,23 @@ export async function exportQuantized(graph: Graph, options: OnnxExportOptions &
   const files = await writeOnnxModelFiles(model, options);
   const quantized = decisions.filter((d) => d.quantized).length;
   const excluded = decisions.filter((d) => d.reason.startsWith('excluded'));
-  const computed = decisions.length - quantized - excluded.length;
-  const kept = [computed ? `${computed} products of two activations (attention)` : '', excluded.length ? `${excluded.length} excluded (${request.exclude.join(', ')})` : ''].filter(Boolean);
+  const computed = decisions.filter((d) => !d.weight).length;
+  const other = decisions.length - quantized - excluded.length - computed;
+  const kept = [
+    computed ? `${computed} products of two activations (attention)` : '',
+    excluded.length ? `${excluded.length} excluded (${request.exclude.join(', ')})` : '',
+    other ? `${other} for other reasons (${[...new Set(decisions.filter((d) => d.weight && !d.quantized && !excluded.includes(d)).map((d) => d.reason))].join('; ')})` : '',
+  ].filter(Boolean);
+  const accuracies = compareOutputs(reference, got);
+  const last = decisions.findLast((d) => d.weight)?.weight;
+  const note = accuracyNote(accuracies, last && modulePath(last));
   return {
     files,
     report: [
       `quantized dynamic: ${quantized} of ${decisions.length} matmuls to int8 (weights per output column, activations per tensor at run time)${kept.length ? `; float: ${kept.join(', ')}` : ''}`,
       `against the fp32 export on ONNX Runtime, seeded random inputs (batch ${REPORT_BATCH}, seed 0):`,
-      ...compareOutputs(reference, got).map((a) => `  ${formatAccuracy(a)}`),
+      ...accuracies.map((a) => `  ${formatAccuracy(a)}`),
+      ...(note ? [note] : []),
     ].join('\n'),
   };
 }

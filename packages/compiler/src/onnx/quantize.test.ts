@@ -69,6 +69,14 @@ describe('quantizeDynamic', () => {
     });
   }
 
+  it('says when the onnxruntime target holds the in-projection inside com.microsoft Attention (kept float)', () => {
+    const { decisions } = quantizeDynamic(exportOnnxModel(graph, { weights, target: 'onnxruntime' }), { target: 'onnxruntime' });
+    const inProjection = decisions.find((d) => d.weight === 'encoder.self_attn.in_proj_weight')!;
+    expect(inProjection).toMatchObject({ op: 'Attention', quantized: false });
+    expect(inProjection.reason).toMatch(/fuseInProjection: false/);
+    expect(decisions.filter((d) => d.quantized)).toHaveLength(4);
+  });
+
   it('keeps excluded modules float, by path prefix, and names the exclusions that matched nothing', () => {
     const model = exported('portable');
     const { model: q, decisions, unmatched } = quantizeDynamic(model, { exclude: ['head', 'encoder.linear', 'encoder.linear1', 'heads.head'] });

@@ -116,8 +116,14 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
   const replaced = new Map<NodeProto, NodeProto[]>();
   const bypassed = new Set<NodeProto>();
   for (const node of graph.node ?? []) {
-    if ((node.opType !== 'MatMul' || node.domain) && (node.opType !== 'FusedMatMul' || node.domain !== MS)) continue;
     const name = node.name ?? node.output![0]!;
+    if (node.opType === 'Attention' && node.domain === MS) {
+      // the onnxruntime target's self-attention with the in-projection inside: said, not silently kept float
+      const source = weightSource(node, initializers, producers);
+      if (typeof source !== 'string') decisions.push({ node: name, op: node.opType, weight: source.tensor.name!, quantized: false, reason: 'the in-projection is inside com.microsoft Attention (export with fuseInProjection: false to quantize it)' });
+      continue;
+    }
+    if ((node.opType !== 'MatMul' || node.domain) && (node.opType !== 'FusedMatMul' || node.domain !== MS)) continue;
     const source = weightSource(node, initializers, producers);
     if (typeof source === 'string') {
       decisions.push({ node: name, op: node.opType, quantized: false, reason: source });
@@ -146,7 +152,7 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
   }
 
   const nodes = (graph.node ?? []).flatMap((n) => replaced.get(n) ?? [n]);
-  // the float weights and their Transposes that nothing reads any more go
+  // the float weights and their Transposes that nothing reads any more go, as does any initializer nothing reads (Swin's folded bias tables)
   const readBy = (list: readonly NodeProto[]) => new Set([...list.flatMap((n) => n.input ?? []), ...(graph.output ?? []).map((o) => o.name!)]);
   const before = readBy(nodes);
   const live = nodes.filter((n) => !bypassed.has(n) || n.output!.some((o) => before.has(o)));
