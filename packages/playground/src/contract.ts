@@ -19,10 +19,13 @@ export function parseRequest(search: string): Request | undefined {
   const params = new URLSearchParams(search);
   const model = params.get('model');
   if (model === null) return undefined;
-  const seedText = params.get('seed') ?? '0';
-  // the same check and words as `tessera run --random-inputs`
-  if (!/^\d+$/.test(seedText) || !Number.isSafeInteger(Number(seedText))) throw new RequestError(`seed=${seedText}: expected a seed, a whole number from 0`);
-  return { model, config: configWords(params.get('config') ?? ''), seed: Number(seedText), run: params.get('run') === '1' };
+  return { model, config: configWords(params.get('config') ?? ''), seed: parseSeed(params.get('seed') ?? '0'), run: params.get('run') === '1' };
+}
+
+/** A seed as `tessera run --random-inputs` takes it (the same check and words). */
+export function parseSeed(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new RequestError(`seed=${text}: expected a seed, a whole number from 0`);
+  return Number(text);
 }
 
 /** `k=v;k=v` as the CLI's words. */

@@ -5,14 +5,13 @@
 import type { BackendInfo } from '@tessera/runtime-tfjs';
 import type { Config } from '@tessera/models';
 import { drawLayout } from './graph-view.ts';
-import { errorText, parseRequest, type Request, requestSearch, type RunResult } from './contract.ts';
+import { errorText, parseRequest, parseSeed, type Request, requestSearch, type RunResult } from './contract.ts';
 
 type Pipeline = typeof import('./pipeline.ts');
 type Compiled = ReturnType<Pipeline['compileModel']>;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const DEFAULT_MODEL = 'torch_multihead_attention';
-
 
 function setStatus(text: string, busy = false): void {
   $('status').textContent = text;
@@ -170,7 +169,7 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
 }
 
 function formRequest(run: boolean): Request {
-  return { model: $<HTMLSelectElement>('model').value, config: configFromForm(), seed: Number($<HTMLInputElement>('seed').value || 0), run };
+  return { model: $<HTMLSelectElement>('model').value, config: configFromForm(), seed: parseSeed($<HTMLInputElement>('seed').value.trim() || '0'), run };
 }
 
 async function start(): Promise<void> {
@@ -185,7 +184,13 @@ async function start(): Promise<void> {
   for (const e of p.CATALOG) picker.add(new Option(`${e.name}: ${e.description}`, e.name));
   picker.addEventListener('change', () => drawConfigForm(p, picker.value, p.CATALOG.find((e) => e.name === picker.value)!.small));
   const submit = (run: boolean) => {
-    const request = formRequest(run);
+    let request: Request;
+    try {
+      request = formRequest(run);
+    } catch (e) {
+      showError(e);
+      return;
+    }
     history.replaceState(null, '', requestSearch(request));
     void handle(p, backend, request).then((c) => (shown = c ?? shown));
   };

@@ -224,7 +224,7 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     await page.close();
   }, 300_000);
 
-  it("an unknown model and a bad config key answer {error} with the CLI's text", async () => {
+  it("an unknown model, a bad config key and a bad seed answer {error} with the CLI's text", async () => {
     for (const [query, argv] of [
       ['?model=no_such_model&run=1', ['run', 'no_such_model']],
       ['?model=vit_b_16&config=image_size=32;hidden=8&run=1', ['run', 'vit_b_16', '--config', 'image_size=32', 'hidden=8']],
@@ -236,5 +236,11 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
       expect(await page.isVisible('#error')).toBe(true);
       await page.close();
     }
+    // a seed typed in the form is checked as the URL's
+    const { page } = await contract('?model=torch_multihead_attention', 'error-seed');
+    await page.fill('#seed', '1.5');
+    await page.click('#run');
+    expect(JSON.parse((await page.textContent('#result'))!)).toEqual({ error: 'seed=1.5: expected a seed, a whole number from 0' });
+    await page.close();
   }, 300_000);
 });
