@@ -9,6 +9,8 @@ export * from './buffers.ts';
 export * from './state-dict.ts';
 export { VisionTransformer, VIT_CONFIGS, type ViTConfig } from './vision/vit.ts';
 export { interpolateEmbeddings } from './vision/interpolate-embeddings.ts';
+export * from './vision/preprocess.ts';
+export { IMAGENET_LABELS } from './vision/imagenet-labels.ts';
 export * from './catalog.ts';
 export * from './transformer/positional-encoding.ts';
 export * from './transformer/position-wise-ffn.ts';

@@ -8,7 +8,8 @@ import { readSafetensorsFile } from '@tessera/safetensors';
 import { describe, expect, it } from 'vitest';
 import { userErrorOf } from '../cli-testing.ts';
 import { main } from '../main.ts';
-import { centerCropOffset, decodeImage, imageSize, preprocess, topK } from './image.ts';
+import { centerCropOffset, preprocess, topK } from '@tessera/models';
+import { decodeImage, imageSize } from './image.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-image-'));
 const fixture = (name: string) => path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures', name);
