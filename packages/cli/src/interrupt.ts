@@ -36,9 +36,19 @@ export function prepareCheckpointDir(dir: string, { resuming, overwrite, marker 
     throw new UsageError(`--checkpoint ${dir} holds a trained checkpoint (${marker}): continue it with --resume ${dir}, or pass --overwrite to replace it`);
   }
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectories(path.resolve(dir));
     accessSync(dir, constants.W_OK);
   } catch (e) {
     throw new FileError(`cannot write the checkpoint in ${dir}: ${(e as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
   }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync spins forever where a level cannot be
+ * made (/proc/x), this fails there with the level's own error.
+ */
+function makeDirectories(dir: string): void {
+  if (existsSync(dir)) return;
+  makeDirectories(path.dirname(dir));
+  mkdirSync(dir);
 }

@@ -56,6 +56,8 @@ describe('tessera train transformer / tessera translate', () => {
     // a trained checkpoint is not overwritten unasked; a file is not a checkpoint directory
     expect((await cli('train', 'transformer', '--checkpoint', ck, '--epochs', '1', ...TINY)).error).toMatch(/holds a trained checkpoint \(config\.json\): continue it with --resume .*, or pass --overwrite/);
     expect((await cli('train', 'transformer', '--checkpoint', path.join(ck, 'config.json'), '--epochs', '1', ...TINY)).error).toMatch(/is a file, not a directory/);
+    // no directory can be made there (Node's recursive mkdir spun forever on it)
+    expect((await cli('train', 'transformer', '--checkpoint', '/proc/tessera-nowhere/ck', '--epochs', '1', ...TINY)).error).toMatch(/cannot write the checkpoint in \/proc\/tessera-nowhere\/ck: ENOENT/);
   }, 60_000);
 
   it('on Ctrl-C finishes the step, writes a checkpoint of it, and --resume goes on from the next batch', async () => {
