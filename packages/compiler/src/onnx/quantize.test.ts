@@ -22,6 +22,16 @@ class Classifier extends Module {
   }
 }
 
+/** torch's cross-attention: query and key/value differ, so the packed in_proj_weight is read in row slices (Q's; K's and V's as one, linear-siblings). */
+class CrossAttention extends Module {
+  readonly attn = new nn.MultiheadAttention(16, 2, { batch_first: true });
+  forward(q: Tensor<'float32', 3>, kv: Tensor<'float32', 3>) {
+    return this.attn.forward(q, kv, kv).output;
+  }
+}
+
+const crossAttention = (): Graph => compile(trace(new CrossAttention(), { q: { dtype: 'float32', shape: ['B', 4, 16] }, kv: { dtype: 'float32', shape: ['B', 6, 16] } })).graph;
+
 const classifier = (): Graph => compile(trace(new Classifier(), { x: { dtype: 'float32', shape: ['B', 6, 32] } })).graph;
 const LINEAR_WEIGHTS = ['encoder.self_attn.in_proj_weight', 'encoder.self_attn.out_proj.weight', 'encoder.linear1.weight', 'encoder.linear2.weight', 'head.weight'];
 
@@ -77,6 +87,20 @@ describe('quantizeDynamic', () => {
     expect(decisions.filter((d) => d.quantized)).toHaveLength(4);
   });
 
+  it("quantizes the row slices of torch's packed in_proj_weight (query and key/value differ)", () => {
+    const g = crossAttention();
+    const { model, decisions } = quantizeDynamic(exportOnnxModel(g, { weights: randomWeights(g, 1) }));
+    expect(decisions.filter((d) => d.quantized).map((d) => [d.weight, d.reason])).toEqual([
+      ['attn.in_proj_weight', 'int8 (16, 16), a scale per column'],
+      ['attn.in_proj_weight', 'int8 (16, 32), a scale per column'],
+      ['attn.out_proj.weight', 'int8 (16, 16), a scale per column'],
+    ]);
+    const names = model.graph!.initializer!.map((t) => t.name);
+    expect(names.filter((n) => n!.startsWith('attn.in_proj_weight_quantized'))).toHaveLength(2);
+    expect(names).not.toContain('attn.in_proj_weight');
+    expect(model.graph!.node!.filter((n) => n.opType === 'Slice' || n.opType === 'Transpose').filter((n) => n.input![0] === 'attn.in_proj_weight')).toEqual([]);
+  });
+
   it('keeps excluded modules float, by path prefix, and names the exclusions that matched nothing', () => {
     const model = exported('portable');
     const { model: q, decisions, unmatched } = quantizeDynamic(model, { exclude: ['head', 'encoder.linear', 'encoder.linear1', 'heads.head'] });
@@ -93,7 +117,7 @@ describe('quantizeDynamic', () => {
     expect(names).toContain('encoder.linear2.weight_quantized');
   });
 
-  const cases: Record<string, () => Graph> = { classifier, windowBlock: TEST_MODELS.windowBlock };
+  const cases: Record<string, () => Graph> = { classifier, crossAttention, windowBlock: TEST_MODELS.windowBlock };
   for (const [name, make] of Object.entries(cases)) {
     it(`${name}: every target runs in ONNX Runtime within 3 % of the fp32 model (onnx.checker where it reads the file)`, async () => {
       const g = make();
@@ -111,6 +135,6 @@ describe('quantizeDynamic', () => {
         for (const [output, error] of errors) expect(error, `${target}: ${output}`).toBeLessThan(0.03);
         expect(Math.max(...errors.map(([, e]) => e)), target).toBeGreaterThan(1e-4);
       }
-    });
+    }, 60_000);
   }
 });

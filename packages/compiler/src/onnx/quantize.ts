@@ -1,7 +1,8 @@
 /**
  * Dynamic int8 quantization of an exported model, as one pass over the ModelProto: every matmul
  * whose right operand is a constant 2-D float weight (a Linear's, read directly, through the
- * portable target's Transpose, or as the onnxruntime target's FusedMatMul with transB) gets its
+ * portable target's Transpose or Slices of a packed weight such as torch's in_proj_weight, or as
+ * the onnxruntime target's FusedMatMul with transB) gets its
  * weight as int8, symmetric, one scale per output column, and its activation quantized at run time
  * (uint8, one scale per tensor: ONNX Runtime's DynamicQuantizeLinear). Everything else stays float:
  * matmuls of two activations (the attention core: scores and values), LayerNorm, softmax, the
@@ -57,12 +58,60 @@ const under = (module: string, path: string) => module === path || module.starts
 const attr = (node: NodeProto, name: string) => node.attribute?.find((a) => a.name === name);
 const attrInt = (node: NodeProto, name: string, fallback: number) => Number(attr(node, name)?.i ?? fallback);
 
-/** A matmul's constant right operand, as the initializer holding it and whether it is held (N, K). */
+/** A matmul's constant right operand: the initializer it comes from, its values as the matmul reads them, and the nodes between. */
 interface WeightSource {
-  readonly tensor: TensorProto;
+  /** The initializer (a `state_dict` name). */
+  readonly weight: string;
+  /** Row-major (rows, cols): (K, N), or (N, K) when `transposed`. */
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
   readonly transposed: boolean;
-  /** The Transpose node that reads the initializer, when the weight goes through one. */
-  readonly transpose?: NodeProto;
+  /** The Transpose and Slice nodes between the initializer and the matmul (torch's packed in_proj_weight is sliced). */
+  readonly via: readonly NodeProto[];
+}
+
+// a copy: decoded raw data may be a view at any offset of a larger buffer
+const floats = (t: TensorProto) => new Float32Array(new Uint8Array(t.rawData!).buffer);
+const int64s = (t: TensorProto | undefined) => (t?.dataType === DataType.INT64 && t.rawData ? Array.from(new BigInt64Array(new Uint8Array(t.rawData).buffer), Number) : undefined);
+
+type Matrix = Omit<WeightSource, 'transposed'>;
+
+/** A 2-D float value computed from one initializer by Transposes and unit-step Slices only, or why it is not one. */
+function constantMatrix(name: string, initializers: ReadonlyMap<string, TensorProto>, producers: ReadonlyMap<string, NodeProto>): Matrix | string {
+  const held = initializers.get(name);
+  if (held) {
+    if (held.dataType !== DataType.FLOAT || held.dims?.length !== 2) return `weight ${name} is not a 2-D float tensor`;
+    if (!held.rawData) return `weight ${name} holds no inline data`;
+    const [rows, cols] = held.dims.map(Number) as [number, number];
+    return { weight: name, data: floats(held), rows, cols, via: [] };
+  }
+  const node = producers.get(name);
+  const computed = 'right operand is computed (a product of two activations, as in attention)';
+  if (!node || node.domain || (node.opType !== 'Transpose' && node.opType !== 'Slice')) return computed;
+  const inner = constantMatrix(node.input![0]!, initializers, producers);
+  if (typeof inner === 'string') return inner;
+  const { data, rows, cols } = inner;
+  if (node.opType === 'Transpose') {
+    const perm = attr(node, 'perm')?.ints?.map(Number);
+    if (perm?.length !== 2 || perm[0] !== 1) return computed;
+    const t = new Float32Array(data.length);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c]!;
+    return { ...inner, data: t, rows: cols, cols: rows, via: [...inner.via, node] };
+  }
+  const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => (node.input![i] ? int64s(initializers.get(node.input![i]!)) : undefined));
+  if (!starts || !ends || (node.input![3] && !axes) || (node.input![4] && !steps) || steps?.some((x) => x !== 1)) return computed;
+  const range = [[0, rows], [0, cols]];
+  const size = [rows, cols];
+  (axes ?? starts.map((_, i) => i)).forEach((a, i) => {
+    const axis = a < 0 ? a + 2 : a;
+    const clamp = (v: number) => Math.max(0, Math.min(size[axis]!, v < 0 ? v + size[axis]! : v));
+    range[axis] = [clamp(starts[i]!), clamp(ends[i]!)];
+  });
+  const [[r0, r1], [c0, c1]] = range as [[number, number], [number, number]];
+  const out = new Float32Array(Math.max(0, r1 - r0) * Math.max(0, c1 - c0));
+  for (let r = r0; r < r1; r++) out.set(data.subarray(r * cols + c0, r * cols + c1), (r - r0) * (c1 - c0));
+  return { ...inner, data: out, rows: r1 - r0, cols: c1 - c0, via: [...inner.via, node] };
 }
 
 /** Why a matmul cannot be quantized, or where its constant weight comes from. */
@@ -71,23 +120,11 @@ function weightSource(node: NodeProto, initializers: ReadonlyMap<string, TensorP
     const alpha = attr(node, 'alpha')?.f ?? 1;
     if (alpha !== 1 || attrInt(node, 'transA', 0) || attrInt(node, 'transBatchA', 0) || attrInt(node, 'transBatchB', 0)) return 'FusedMatMul with alpha or a transposed left operand';
   }
-  const b = node.input![1]!;
-  const direct = initializers.get(b);
-  let source: WeightSource | undefined = direct && { tensor: direct, transposed: false };
-  const producer = producers.get(b);
-  if (!direct && producer?.opType === 'Transpose' && !producer.domain) {
-    const perm = attr(producer, 'perm')?.ints?.map(Number);
-    const held = initializers.get(producer.input![0]!);
-    if (held && perm?.length === 2 && perm[0] === 1 && perm[1] === 0) source = { tensor: held, transposed: true, transpose: producer };
-  }
-  if (!source) return 'right operand is computed (a product of two activations, as in attention)';
-  if (source.tensor.dataType !== DataType.FLOAT || source.tensor.dims?.length !== 2) return `weight ${source.tensor.name} is not a 2-D float tensor`;
-  if (!source.tensor.rawData) return `weight ${source.tensor.name} holds no inline data`;
-  return node.opType === 'FusedMatMul' && attrInt(node, 'transB', 0) ? { ...source, transposed: !source.transposed } : source;
+  const m = constantMatrix(node.input![1]!, initializers, producers);
+  if (typeof m === 'string') return m;
+  return { ...m, transposed: node.opType === 'FusedMatMul' && attrInt(node, 'transB', 0) === 1 };
 }
 
-// a copy: decoded raw data may be a view at any offset of a larger buffer
-const floats = (t: TensorProto) => new Float32Array(new Uint8Array(t.rawData!).buffer);
 const raw = (a: Int8Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /**
@@ -120,7 +157,7 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
     if (node.opType === 'Attention' && node.domain === MS) {
       // the onnxruntime target's self-attention with the in-projection inside: said, not silently kept float
       const source = weightSource(node, initializers, producers);
-      if (typeof source !== 'string') decisions.push({ node: name, op: node.opType, weight: source.tensor.name!, quantized: false, reason: 'the in-projection is inside com.microsoft Attention (export with fuseInProjection: false to quantize it)' });
+      if (typeof source !== 'string') decisions.push({ node: name, op: node.opType, weight: source.weight, quantized: false, reason: 'the in-projection is inside com.microsoft Attention (export with fuseInProjection: false to quantize it)' });
       continue;
     }
     if ((node.opType !== 'MatMul' || node.domain) && (node.opType !== 'FusedMatMul' || node.domain !== MS)) continue;
@@ -129,24 +166,23 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
       decisions.push({ node: name, op: node.opType, quantized: false, reason: source });
       continue;
     }
-    const weight = source.tensor.name!;
+    const weight = source.weight;
     const hit = exclude.filter((path) => under(modulePath(weight), path));
     hit.forEach((path) => matched.add(path));
     if (hit.length) {
       decisions.push({ node: name, op: node.opType, weight, quantized: false, reason: `excluded (${hit.join(', ')})` });
       continue;
     }
-    const [rows, cols] = source.tensor.dims!.map(Number) as [number, number];
-    const [k, n] = source.transposed ? [cols, rows] : [rows, cols];
-    const key = `${weight}${source.transposed ? '^T' : ''}`;
+    const [k, n] = source.transposed ? [source.cols, source.rows] : [source.rows, source.cols];
+    const key = [weight, ...source.via.map((v) => v.name), source.transposed].join('|');
     let q = quantized.get(key);
     if (!q) {
-      const w = quantizePerColumn(floats(source.tensor), k, n, source.transposed);
+      const w = quantizePerColumn(source.data, k, n, source.transposed);
       q = { data: fresh(`${weight}_quantized`), scale: fresh(`${weight}_scale`) };
       added.push({ name: q.data, dims: [k, n], dataType: INT8, rawData: raw(w.data) }, { name: q.scale, dims: [n], dataType: DataType.FLOAT, rawData: raw(w.scale) });
       quantized.set(key, q);
     }
-    if (source.transpose) bypassed.add(source.transpose);
+    source.via.forEach((v) => bypassed.add(v));
     replaced.set(node, quantizedMatMul(node, name, q, target, fresh));
     decisions.push({ node: name, op: node.opType, weight, quantized: true, reason: `int8 (${k}, ${n}), a scale per column` });
   }
@@ -154,8 +190,14 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
   const nodes = (graph.node ?? []).flatMap((n) => replaced.get(n) ?? [n]);
   // the float weights and their Transposes that nothing reads any more go, as does any initializer nothing reads (Swin's folded bias tables)
   const readBy = (list: readonly NodeProto[]) => new Set([...list.flatMap((n) => n.input ?? []), ...(graph.output ?? []).map((o) => o.name!)]);
-  const before = readBy(nodes);
-  const live = nodes.filter((n) => !bypassed.has(n) || n.output!.some((o) => before.has(o)));
+  // a Slice goes once the Transpose that read it has gone
+  let live = nodes;
+  for (let removed = true; removed; ) {
+    const reads = readBy(live);
+    const next = live.filter((n) => !bypassed.has(n) || n.output!.some((o) => reads.has(o)));
+    removed = next.length < live.length;
+    live = next;
+  }
   const reads = readBy(live);
   const initializer = [...(graph.initializer ?? []).filter((t) => reads.has(t.name!)), ...added];
   const produced = new Set(live.flatMap((n) => n.output ?? []));
