@@ -86,6 +86,7 @@ describe('tessera export --quantize dynamic', () => {
     const typo = (await cli(...base, '--quantize', 'dynamic', '--quantize-exclude', 'heads.head,heads.hed')).error;
     expect(typo).toMatch(/^--quantize-exclude heads\.hed: no Linear with a constant weight under this module path; the model's are encoder\.layers\.encoder_layer_0\.self_attention\.in_proj_weight, /);
     expect(typo).toMatch(/\.\.\. \(9 in all\)$/);
+    expect((await cli('export', 'masked_softmax', '--onnx', at('refused.onnx'), '--quantize', 'dynamic')).error).toBe('--quantize dynamic: the model has no matmul with a constant weight (no Linear) to quantize');
     expect(existsSync(at('refused.onnx'))).toBe(false);
   });
 });

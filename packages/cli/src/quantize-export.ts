@@ -101,6 +101,7 @@ export async function exportQuantized(graph: Graph, options: OnnxExportOptions &
     const shown = modules.length > 6 ? [...modules.slice(0, 6), `... (${modules.length} in all)`] : modules;
     throw new UsageError(`--quantize-exclude ${unmatched.join(',')}: no Linear with a constant weight under ${unmatched.length > 1 ? 'these module paths' : 'this module path'}; the model's are ${shown.join(', ') || 'none'}`);
   }
+  if (!decisions.some((d) => d.weight)) throw new UsageError('--quantize dynamic: the model has no matmul with a constant weight (no Linear) to quantize');
   const inputs = randomInputs(graph, symbolSizes(graph, { batch: REPORT_BATCH, other: 5 }), 0);
   const [reference, got] = [await runModel(fp32, inputs), await runModel(model, inputs)];
   const files = await writeOnnxModelFiles(model, options);
