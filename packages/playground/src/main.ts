@@ -135,6 +135,12 @@ function drawOutputs(result: RunResult): void {
   $('output-table').innerHTML = `<tr><th>output</th><th>shape</th><th>sum</th><th>first values</th></tr>${rows.join('')}`;
 }
 
+/** The .safetensors file picked for the weights, if any. */
+async function pickedWeights(): Promise<{ name: string; bytes: Uint8Array } | undefined> {
+  const picked = $<HTMLInputElement>('weights').files?.[0];
+  return picked && { name: picked.name, bytes: new Uint8Array(await picked.arrayBuffer()) };
+}
+
 /** Answers a request on screen and in #result; returns the compiled model, if it compiled. */
 async function handle(p: Pipeline, backend: BackendInfo, request: Request): Promise<Compiled | undefined> {
   let compiled: Compiled | undefined;
@@ -144,9 +150,7 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
   try {
     setStatus(`Compiling ${request.model}…`, true);
     await paint();
-    const picked = $<HTMLInputElement>('weights').files?.[0];
-    const file = picked && { name: picked.name, bytes: new Uint8Array(await picked.arrayBuffer()) };
-    compiled = p.compileModel(request.model, request.config, file);
+    compiled = p.compileModel(request.model, request.config, await pickedWeights());
     drawConfigForm(p, request.model, compiled.config);
     drawCompiled(compiled);
     drawSummary(p, compiled);
@@ -166,6 +170,38 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
     showError(e);
   }
   return compiled;
+}
+
+/** An image file's RGBA pixels as the browser decodes them, without colour conversion (as PIL reads them). */
+async function pixelsOf(file: File): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext('2d')!;
+  context.drawImage(bitmap, 0, 0);
+  const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+  return { width: bitmap.width, height: bitmap.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/** Compiles the form's model and classifies the picked image with it; the top classes into the table and #result. */
+async function classifyImage(p: Pipeline, backend: BackendInfo, file: File): Promise<void> {
+  $('error').hidden = true;
+  $('result').textContent = '';
+  try {
+    const request = formRequest(false);
+    setStatus(`Compiling ${request.model} and classifying ${file.name}…`, true);
+    await paint();
+    const compiled = p.compileModel(request.model, request.config, await pickedWeights());
+    const classified = await p.classify(compiled, await pixelsOf(file), file.name);
+    $('classified-input').textContent = classified.input;
+    const rows = classified.top.map((r, i) => `<tr><td>${i + 1}.</td><td class="n">${(r.probability * 100).toFixed(2)}%</td><td></td><td class="n">${r.index}</td></tr>`);
+    $('top5').innerHTML = `<tr><th></th><th>probability</th><th>class</th><th>index</th></tr>${rows.join('')}`;
+    // labels as text: they are data, not markup
+    [...$('top5').querySelectorAll('tr')].slice(1).forEach((tr, i) => (tr.children[2]!.textContent = classified.top[i]!.label));
+    $('result').textContent = JSON.stringify({ model: request.model, backend: backend.name, top: classified.top });
+    setStatus(`Classified ${file.name} with ${request.model}${compiled.weightsSource.startsWith('initial') ? ' (initial weights: the classes mean nothing)' : ''}.`);
+  } catch (e) {
+    showError(e);
+  }
 }
 
 function formRequest(run: boolean): Request {
@@ -200,7 +236,21 @@ async function start(): Promise<void> {
   });
   $('run').addEventListener('click', () => submit(true));
   for (const radio of document.querySelectorAll<HTMLInputElement>('input[name=stage]')) radio.addEventListener('change', () => shown && drawGraph(p, shown));
-  for (const id of ['model', 'compile', 'run']) $<HTMLButtonElement>(id).disabled = false;
+  const image = $<HTMLInputElement>('image');
+  $('classify').addEventListener('click', () => image.files?.[0] && void classifyImage(p, backend, image.files[0]));
+  const drop = $('image-drop');
+  drop.addEventListener('dragover', (ev) => {
+    ev.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    drop.classList.remove('over');
+    const file = ev.dataTransfer?.files[0];
+    if (file) void classifyImage(p, backend, file);
+  });
+  for (const id of ['model', 'compile', 'run', 'classify']) $<HTMLButtonElement>(id).disabled = false;
 
   const request = parseRequest(location.search);
   const first = request ?? { model: DEFAULT_MODEL, config: [], seed: 0, run: false };

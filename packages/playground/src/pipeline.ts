@@ -10,7 +10,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { compile, exportOnnx, formatFusions, fusionCounts, humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops, type Summary, summarize } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, initialWeights, type Module, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
-import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, takeBuffers } from '@tessera/models';
+import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, IMAGENET_LABELS, ImageError, imageInput, preprocess, presetFor, type RgbImage, takeBuffers, topK } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { decodeSafetensors, encodeSafetensors } from '@tessera/safetensors/codec';
 import type { Request, RunResult } from './contract.ts';
@@ -86,3 +86,27 @@ export const weightsFile = (model: Compiled): Uint8Array => encodeSafetensors(mo
 
 /** `tessera summary`'s data: the layers with parameters, output types and FLOPs, the totals. */
 export const summaryOf = (model: Compiled): Summary => summarize(model);
+
+export interface Classified {
+  /** The model's input size and the preset that resized the image to it. */
+  readonly input: string;
+  readonly top: readonly { readonly index: number; readonly label: string; readonly probability: number }[];
+}
+
+/** `tessera run NAME --image`: torchvision's preprocessing, the model, the top-5 classes (ImageNet's labels for 1000 classes). */
+export async function classify(model: Compiled, image: RgbImage, source: string): Promise<Classified> {
+  const input = imageInput(model.graph);
+  if (!input) throw new ImageError(`model '${model.name}' does not take an image (one input of shape (1, 3, H, W)); pick a vision model (vit_*, swin_*)`);
+  const preset = presetFor(model.name, input.height, input.width);
+  const pixels = preprocess(image, preset, [input.height, input.width]);
+  const session = await Session.create(model.graph, { weights: model.weights });
+  let logits: HostTensor;
+  try {
+    logits = Object.values(await session.run({ [input.name]: pixels }))[0]!;
+  } finally {
+    session.dispose();
+  }
+  const classes = logits.shape.at(-1)!;
+  const top = topK(logits.data as Float32Array, Math.min(5, classes)).map((r) => ({ ...r, label: classes === 1000 ? IMAGENET_LABELS[r.index]! : `class ${r.index}` }));
+  return { input: `${source} (${image.width}x${image.height}) -> ${input.width}x${input.height}, resize ${preset.resize} ${preset.interpolation}, center crop`, top };
+}

@@ -224,6 +224,25 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     await page.close();
   }, 300_000);
 
+  it('classifies a picked image as tessera run --image: the same top-5 classes and probabilities', async () => {
+    const words = configWords(CATALOG.find((e) => e.name === 'vit_b_16')!.small);
+    const { page } = await contract(`?model=vit_b_16&config=${encodeURIComponent(words.join(';'))}`, 'classify-vit');
+    // a torchvision-checked fixture of the CLI's image tests
+    const image = path.join(PACKAGE, '../cli/fixtures/crop_4x3.png');
+    await page.setInputFiles('#image', image);
+    await page.click('#classify');
+    await page.waitForFunction(() => document.getElementById('result')!.textContent !== '');
+    const result = JSON.parse((await page.textContent('#result'))!) as { top: { index: number; probability: number }[] } | { error: string };
+    if ('error' in result) throw new Error(`the page reports an error: ${result.error}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'classify-vit.png'), fullPage: true });
+    const { out } = await tessera('run', 'vit_b_16', '--config', ...words, '--image', image);
+    const cli = [...out!.matchAll(/^\d\. +([\d.]+)% +class (\d+) \(\d+\)$/gm)].map((m) => ({ index: Number(m[2]), percent: Number(m[1]) }));
+    expect(cli).toHaveLength(5);
+    expect(result.top.map((r) => r.index)).toEqual(cli.map((r) => r.index));
+    result.top.forEach((r, i) => expect(Math.abs(r.probability * 100 - cli[i]!.percent)).toBeLessThanOrEqual(0.006));
+    await page.close();
+  }, 300_000);
+
   it("an unknown model, a bad config key and a bad seed answer {error} with the CLI's text", async () => {
     for (const [query, argv] of [
       ['?model=no_such_model&run=1', ['run', 'no_such_model']],
