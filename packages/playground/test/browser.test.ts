@@ -16,7 +16,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '@tessera/cli';
 import { humanCount, ONNX_TARGETS, readableFlops, type Summary } from '@tessera/compiler';
-import { initialWeights, trace } from '@tessera/graph-dsl';
+import { hostTensor, initialWeights, seededRandom, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, configWords } from '@tessera/models';
 import { decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { type RunResult, summarizeOutputs } from '../src/contract.ts';
@@ -229,17 +229,25 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     const { page } = await contract(`?model=vit_b_16&config=${encodeURIComponent(words.join(';'))}`, 'classify-vit');
     // a torchvision-checked fixture of the CLI's image tests
     const image = path.join(PACKAGE, '../cli/fixtures/crop_4x3.png');
+    // every weight random: ViT's initial head is zeros, which gives every class the same probability whatever the image
+    const { built } = buildModel('vit_b_16', words);
+    const random = seededRandom(5);
+    const weights = new Map([...initialWeights(trace(built.module, built.inputs, built.outputs))].map(([k, t]) => [k, hostTensor('float32', t.shape, Array.from(t.data, () => random() - 0.5))]));
+    const weightsFile = path.join(work, 'vit-random.safetensors');
+    writeSafetensorsFile(weightsFile, weights);
+    await page.setInputFiles('#weights', weightsFile);
     await page.setInputFiles('#image', image);
     await page.click('#classify');
     await page.waitForFunction(() => document.getElementById('result')!.textContent !== '');
     const result = JSON.parse((await page.textContent('#result'))!) as { top: { index: number; probability: number }[] } | { error: string };
     if ('error' in result) throw new Error(`the page reports an error: ${result.error}`);
     await page.screenshot({ path: path.join(ARTIFACTS, 'classify-vit.png'), fullPage: true });
-    const { out } = await tessera('run', 'vit_b_16', '--config', ...words, '--image', image);
+    const { out } = await tessera('run', 'vit_b_16', '--config', ...words, '--weights', weightsFile, '--image', image);
     const cli = [...out!.matchAll(/^\d\. +([\d.]+)% +class (\d+) \(\d+\)$/gm)].map((m) => ({ index: Number(m[2]), percent: Number(m[1]) }));
     expect(cli).toHaveLength(5);
     expect(result.top.map((r) => r.index)).toEqual(cli.map((r) => r.index));
     result.top.forEach((r, i) => expect(Math.abs(r.probability * 100 - cli[i]!.percent)).toBeLessThanOrEqual(0.006));
+    expect(result.top[0]!.probability - result.top[4]!.probability, 'the classes must differ for the order to mean something').toBeGreaterThan(0.01);
     await page.close();
   }, 300_000);
 
