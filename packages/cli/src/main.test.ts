@@ -81,6 +81,17 @@ describe('the tessera command', () => {
     expect(good.status).toBe(0);
     expect(good.stdout).toMatch(/^masked_softmax /);
   });
+
+  it("resolves paths against the caller's directory when pnpm -C REPO exec tessera runs it in the repository's root", () => {
+    const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tessera.mjs');
+    const root = path.resolve(path.dirname(bin), '../../..');
+    const caller = mkdtempSync(path.join(tmpdir(), 'tessera-caller-'));
+    // as pnpm runs it: in the root, with INIT_CWD the directory the command was typed in
+    const r = spawnSync(process.execPath, [bin, 'export', ...MHA, '--onnx', 'rel.onnx'], { cwd: root, env: { ...process.env, INIT_CWD: caller }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(existsSync(path.join(caller, 'rel.onnx'))).toBe(true);
+    expect(existsSync(path.join(root, 'rel.onnx'))).toBe(false);
+  });
 });
 
 describe('bad input gets a clear error and writes nothing', () => {
