@@ -27,10 +27,11 @@ def main(name, weights, images, batches):
     # fbgemm is the usual x86 engine; Debian's torch 1.13 has onednn (x86, VNNI) and qnnpack instead
     engines = torch.backends.quantized.supported_engines
     torch.backends.quantized.engine = next(e for e in ("fbgemm", "onednn", "qnnpack") if e in engines)
+    # nn.MultiheadAttention's out_proj (a Linear subclass) must stay float: its fast path reads out_proj.weight as a tensor;
     # torchvision's shifted_window_attention reads attn.qkv.weight and attn.proj.weight as tensors, which a
     # dynamically quantized Linear does not have: those stay float (they are the rest of Swin's Linears)
     spec = {n: torch.ao.quantization.default_dynamic_qconfig for n, m in model.named_modules()
-            if isinstance(m, torch.nn.Linear) and not n.endswith(("attn.qkv", "attn.proj"))}
+            if type(m) is torch.nn.Linear and not n.endswith(("attn.qkv", "attn.proj"))}
     qmodel = torch.ao.quantization.quantize_dynamic(model, spec, dtype=torch.qint8)
     linears = sum(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in qmodel.modules())
     # nn.MultiheadAttention's out_proj is a NonDynamicallyQuantizableLinear, and its in-projection a bare parameter: both stay float
