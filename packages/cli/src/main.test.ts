@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
-import { runCli } from './cli-testing.ts';
+import { runCli, runProcess } from './cli-testing.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-cli-'));
 const at = (name: string) => path.join(dir, name);
@@ -71,23 +70,23 @@ describe('tessera run and export', () => {
 });
 
 describe('the tessera command', () => {
-  it('prints one paragraph on stderr and exits 1 on bad input, 0 on success', () => {
+  it('prints one paragraph on stderr and exits 1 on bad input, 0 on success', async () => {
     const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tessera.mjs');
-    const bad = spawnSync(process.execPath, [bin, 'summary', 'bert'], { encoding: 'utf8' });
+    const bad = await runProcess(process.execPath, [bin, 'summary', 'bert']);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toMatch(/^error: unknown model 'bert'; the catalog has: masked_softmax, [^\n]*\n$/);
-    const good = spawnSync(process.execPath, [bin, 'list'], { encoding: 'utf8' });
+    const good = await runProcess(process.execPath, [bin, 'list']);
     expect(good.status).toBe(0);
     expect(good.stdout).toMatch(/^masked_softmax /);
   });
 
-  it("resolves paths against the caller's directory when pnpm -C REPO exec tessera runs it in the repository's root", () => {
+  it("resolves paths against the caller's directory when pnpm -C REPO exec tessera runs it in the repository's root", async () => {
     const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'tessera.mjs');
     const root = path.resolve(path.dirname(bin), '../../..');
     const caller = mkdtempSync(path.join(tmpdir(), 'tessera-caller-'));
     // as pnpm runs it: in the root, with INIT_CWD the directory the command was typed in
-    const r = spawnSync(process.execPath, [bin, 'export', ...MHA, '--onnx', 'rel.onnx'], { cwd: root, env: { ...process.env, INIT_CWD: caller }, encoding: 'utf8' });
+    const r = await runProcess(process.execPath, [bin, 'export', ...MHA, '--onnx', 'rel.onnx'], { cwd: root, env: { ...process.env, INIT_CWD: caller } });
     expect(r.stderr).toBe('');
     expect(existsSync(path.join(caller, 'rel.onnx'))).toBe(true);
     expect(existsSync(path.join(root, 'rel.onnx'))).toBe(false);

@@ -3,7 +3,6 @@
  * through the repository's bin as a user runs it: the module hooks and tsx are the real ones. The
  * packed CLI does the same in test/packaging.test.ts.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { checkOnnxModel } from '@tessera/compiler/node';
 import { type HostTensor, hostTensor, seededRandom } from '@tessera/graph-dsl';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runProcess } from './cli-testing.ts';
 import { checkInputs } from './model-file.ts';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bin/tessera.mjs');
@@ -21,16 +21,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const write = (name: string, text: string) => writeFileSync(path.join(dir, name), text);
 
 /** The bin in the temp folder: exit code, stdout and stderr. */
-function tessera(...argv: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...argv], { cwd: dir });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function tessera(...argv: string[]) {
+  return runProcess(process.execPath, [BIN, ...argv], { cwd: dir });
 }
 
 // a pre-norm residual block: y = x + fc(norm(x)), its width from --config

@@ -2,7 +2,6 @@
  * The examples of the guides in docs/ (examples/ at the repository's root) typecheck and run as a
  * user runs them, with tsx; their output says what they checked.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,20 +10,19 @@ import { onnxCheckerMissing } from '@tessera/compiler/node';
 import { maxAbsDiff } from '@tessera/graph-dsl';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../src/cli-testing.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-examples-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(command: string, args: readonly string[]): Promise<{ status: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, out }));
-  });
+/**
+ * A command typed in the repository's root (INIT_CWD says so: the repository's bin takes the
+ * caller's directory from it); its stdout and stderr as one text.
+ */
+async function run(command: string, args: readonly string[]): Promise<{ status: number | null; out: string }> {
+  const { status, stdout, stderr } = await runProcess(command, args, { cwd: ROOT, env: { ...process.env, INIT_CWD: ROOT } });
+  return { status, out: stdout + stderr };
 }
 
 describe('examples/prenorm-block (docs/write-your-own-model.md)', () => {

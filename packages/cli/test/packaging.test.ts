@@ -10,13 +10,13 @@
  *   any Node built-in.
  * Needs the built packages (`pnpm build`; the turbo test task builds first).
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../src/cli-testing.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PACKAGES = ['graph-dsl', 'compiler', 'runtime-tfjs', 'safetensors', 'models', 'cli'];
@@ -34,15 +34,12 @@ function pnpmCommand(): [string, string[]] {
   return ['npx', ['--yes', 'pnpm@10.34.9']];
 }
 
-function run(command: string, args: readonly string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${code}:\n${out}`))));
-  });
+/** A step of the set-up: its output, or an error with the output when it fails. */
+async function run(command: string, args: readonly string[], cwd: string): Promise<string> {
+  const r = await runProcess(command, args, { cwd, env: { ...process.env, npm_config_update_notifier: 'false' } });
+  const out = r.stdout + r.stderr;
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${r.status}:\n${out}`);
+  return out;
 }
 
 async function timed<T>(what: string, f: () => Promise<T>): Promise<T> {
@@ -54,7 +51,7 @@ async function timed<T>(what: string, f: () => Promise<T>): Promise<T> {
 
 /** The installed bin, run as a user's shell would (its #! line, node on the PATH). */
 function tessera(...argv: string[]) {
-  return spawnSync(path.join(project, 'node_modules/.bin/tessera'), argv, { cwd: project, encoding: 'utf8' });
+  return runProcess(path.join(project, 'node_modules/.bin/tessera'), argv, { cwd: project });
 }
 
 beforeAll(async () => {
@@ -160,7 +157,7 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const r = spawnSync(process.execPath, ['user-model.mjs'], { cwd: project, encoding: 'utf8' });
+    const r = await runProcess(process.execPath, ['user-model.mjs'], { cwd: project });
     expect(r.stderr + r.stdout).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
@@ -213,31 +210,31 @@ describe('the packed CLI', () => {
     expect(readFileSync(path.join(project, 'node_modules/@tessera/cli/dist/cli.js'), 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n/);
   });
 
-  it('--version prints the version', () => {
-    const r = tessera('--version');
+  it('--version prints the version', async () => {
+    const r = await tessera('--version');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${VERSION}\n`);
   });
 
-  it('every command prints its usage on --help; -h and `tessera help COMMAND` too (all forms in-process: src/help.test.ts)', () => {
-    const usage = (command: string, ...argv: string[]) => {
-      const r = tessera(...argv);
+  it('every command prints its usage on --help; -h and `tessera help COMMAND` too (all forms in-process: src/help.test.ts)', async () => {
+    const usage = async (command: string, ...argv: string[]) => {
+      const r = await tessera(...argv);
       expect(r.stderr, argv.join(' ')).toBe('');
       expect(r.status, argv.join(' ')).toBe(0);
       expect(r.stdout, argv.join(' ')).toMatch(new RegExp(`^usage: tessera ${command}\\n  ${command} `));
     };
-    for (const command of ['list', 'summary', 'compile', 'export', 'run', 'bench', 'train', 'translate', 'help']) usage(command, command, '--help');
-    usage('run', 'run', '-h');
-    usage('run', 'help', 'run');
-    const whole = tessera('--help');
+    for (const command of ['list', 'summary', 'compile', 'export', 'run', 'bench', 'train', 'translate', 'help']) await usage(command, command, '--help');
+    await usage('run', 'run', '-h');
+    await usage('run', 'help', 'run');
+    const whole = await tessera('--help');
     expect(whole.status).toBe(0);
     expect(whole.stdout).toMatch(/^usage: tessera <command>\n/);
-    const unknown = tessera('help', 'frobnicate');
+    const unknown = await tessera('help', 'frobnicate');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toMatch(/^error: unknown command 'frobnicate'/);
   }, 60_000);
 
-  it('takes a model file in a bare folder outside the project: its TypeScript loads, its @tessera/graph-dsl is the CLI\'s', () => {
+  it('takes a model file in a bare folder outside the project: its TypeScript loads, its @tessera/graph-dsl is the CLI\'s', async () => {
     const bare = path.join(work, 'bare');
     mkdirSync(bare);
     writeFileSync(
@@ -266,23 +263,23 @@ export const inputs = { x: { dtype: 'float32', shape: ['B', 8] } };
 `,
     );
     const bin = path.join(project, 'node_modules/.bin/tessera');
-    const summary = spawnSync(bin, ['summary', './block.ts', '--json'], { cwd: bare, encoding: 'utf8' });
+    const summary = await runProcess(bin, ['summary', './block.ts', '--json'], { cwd: bare });
     expect(summary.stderr).toBe('');
     expect(summary.status).toBe(0);
     expect(JSON.parse(summary.stdout)).toMatchObject({ model: './block.ts', inputs: { x: 'f32[B, T, 8]' }, parameters: 8 * 8 + 3 * 8 });
-    const exported = spawnSync(bin, ['export', 'block.ts', '--onnx', 'block.onnx'], { cwd: bare, encoding: 'utf8' });
+    const exported = await runProcess(bin, ['export', 'block.ts', '--onnx', 'block.onnx'], { cwd: bare });
     expect(exported.stderr).toBe('');
     expect(exported.status).toBe(0);
     expect(existsSync(path.join(bare, 'block.onnx'))).toBe(true);
-    const wrong = spawnSync(bin, ['compile', './wrong.ts'], { cwd: bare, encoding: 'utf8' });
+    const wrong = await runProcess(bin, ['compile', './wrong.ts'], { cwd: bare });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/^error: MatMul: the last dim of a \(8\) must equal the second-to-last dim of b \(4\); .* at wrong\.ts:5:20 in fc\n$/);
   }, 60_000);
 
-  it('resolves paths on the command line against the caller\'s directory', () => {
+  it('resolves paths on the command line against the caller\'s directory', async () => {
     const sub = path.join(project, 'sub');
     mkdirSync(sub, { recursive: true });
-    const r = spawnSync(path.join(project, 'node_modules/.bin/tessera'), ['export', 'masked_softmax', '--onnx', 'm.onnx'], { cwd: sub, encoding: 'utf8' });
+    const r = await runProcess(path.join(project, 'node_modules/.bin/tessera'), ['export', 'masked_softmax', '--onnx', 'm.onnx'], { cwd: sub });
     expect(r.stderr).not.toMatch(/error/);
     expect(r.status).toBe(0);
     expect(existsSync(path.join(sub, 'm.onnx'))).toBe(true);
