@@ -495,9 +495,11 @@ export class ExportContext implements LoweringContext {
   /**
    * Graph outputs whose value already had a name get an Identity into the output name; then the
    * nodes and constants nothing reads are dropped (a mapping that reads past an op, as the packed
-   * attention reads Q, K and V's source, leaves that op's nodes unread).
+   * attention reads Q, K and V's source, leaves that op's nodes unread). Returns the names still
+   * read, by which the caller keeps the parameters a node reads (a folded one, as Swin's bias
+   * table with the weights known, is no longer read).
    */
-  finish(): void {
+  finish(): ReadonlySet<string> {
     for (const { name, value } of this.pendingOutputs) this.emit('Identity', [this.nameOf(value)], {}, name);
     const read = new Set(this.graph.outputs.map((o) => o.name));
     const kept: NodeProto[] = [];
@@ -510,6 +512,7 @@ export class ExportContext implements LoweringContext {
     this.nodes.splice(0, this.nodes.length, ...kept.reverse());
     const constants = this.initializers.filter((t) => read.has(t.name!));
     this.initializers.splice(0, this.initializers.length, ...constants);
+    return read;
   }
 
   /** The names some node computes. */

@@ -78,11 +78,11 @@ export function exportOnnxModel(graph: Graph, options: OnnxExportOptions): Model
     }
     cx.endNode();
   });
-  cx.finish();
+  const read = cx.finish();
 
   const inputs = graph.inputs.map((i) => valueInfo(i.name, typeOf(graph, i.value)));
   const outputs = graph.outputs.map((o) => valueInfo(o.name, typeOf(graph, o.value)));
-  const initializers = [...params, ...cx.initializers];
+  const initializers = [...params.filter((p) => read.has(p.name!)), ...cx.initializers];
   const intermediates: ValueInfoProto[] = [];
   if (options.valueInfo ?? true) {
     const known = new Set([...inputs, ...outputs, ...initializers].map((v) => v.name!));
