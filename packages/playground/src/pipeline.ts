@@ -10,7 +10,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { compile, exportOnnx, formatFusions, fusionCounts, humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops, type Summary, summarize } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, initialWeights, type Module, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
-import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, IMAGENET_LABELS, ImageError, imageInput, preprocess, presetFor, type RgbImage, takeBuffers, topK } from '@tessera/models';
+import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, IMAGENET_LABELS, ImageError, imageInput, preprocess, presetFor, type RgbImage, loadStateDict, topK } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { decodeSafetensors, encodeSafetensors } from '@tessera/safetensors/codec';
 import type { Request, RunResult } from './contract.ts';
@@ -43,17 +43,19 @@ export interface WeightsFile {
   readonly bytes: Uint8Array;
 }
 
-/** As the CLI's prepareModel: a state_dict file's buffers checked and taken out, its parameters checked against the graph; else initial weights. */
+/** As the CLI's prepareModel: a state_dict file loaded as --weights loads it (loadStateDict) and checked against the graph; else initial weights. */
 export function compileModel(name: string, config: readonly string[], file?: WeightsFile): Compiled {
   const { config: resolved, built } = buildModel(name, config);
   const traced = trace(built.module, built.inputs, built.outputs);
   let weights: Map<string, HostTensor>;
+  let notes: readonly string[] = [];
   if (file) {
-    weights = takeBuffers(built.module, decodeSafetensors(file.bytes, file.name).tensors, file.name);
+    // as --weights: buffers checked and taken out, a ViT trained at another size interpolates its position embedding
+    ({ weights, notes } = loadStateDict(built.module, decodeSafetensors(file.bytes, file.name).tensors, file.name));
     checkWeights(traced, weights, { source: file.name });
   } else weights = initialWeights(traced, WEIGHTS_SEED);
   const { graph, stats } = compile(traced, { weights, explain: true });
-  const weightsSource = file?.name ?? `initial (seed ${WEIGHTS_SEED})`;
+  const weightsSource = file ? `${file.name}${notes.length ? ` (${notes.join('; ')})` : ''}` : `initial (seed ${WEIGHTS_SEED})`;
   return { name, config: resolved, module: built.module, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats) };
 }
 
