@@ -3,11 +3,8 @@
  * then, before the file is written, the quantized and the fp32 model run on ONNX Runtime on seeded
  * random inputs, and each output's error (and top-1 agreement for a classifier's logits) is reported.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { encodeModel, EXTERNAL_DATA_THRESHOLD, exportOnnxModel, initializerBytes, type ModelProto, modulePath, type OnnxExportOptions, quantizeDynamic } from '@tessera/compiler';
-import { type OnnxFileOptions, type OnnxFiles, runOnnxRuntime, writeOnnxModelFiles } from '@tessera/compiler/node';
+import { exportOnnxModel, modulePath, type OnnxExportOptions, quantizeDynamic } from '@tessera/compiler';
+import { type OnnxFileOptions, type OnnxFiles, runOnnxModel, writeOnnxModelFiles } from '@tessera/compiler/node';
 import { type Graph, type HostTensor, randomInputs, symbolSizes } from '@tessera/graph-dsl';
 import { type Args, option, UsageError } from './args.ts';
 import { argmax } from './seq2seq/translator.ts';
@@ -76,18 +73,6 @@ export function accuracyNote(accuracies: readonly OutputAccuracy[], lastModule: 
   return `note: ${moved.join(', ')} moved by more than 2 % or changed a top-1 answer; --quantize-exclude keeps modules float${hint}`;
 }
 
-/** Runs a model on ONNX Runtime: from memory, or past protobuf's 2 GiB from a temporary file with external data. */
-export async function runModel(model: ModelProto, inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
-  if (initializerBytes(model) <= EXTERNAL_DATA_THRESHOLD) return runOnnxRuntime(encodeModel(model), inputs);
-  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-quantize-'));
-  try {
-    const files = await writeOnnxModelFiles(model, { path: path.join(dir, 'model.onnx'), externalData: true });
-    return await runOnnxRuntime(files.modelPath, inputs);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** The batch the accuracy report runs (seeded random inputs, seed 0; other symbolic dims 5, as `run --random-inputs`). */
 export const REPORT_BATCH = 8;
 
@@ -103,7 +88,7 @@ export async function exportQuantized(graph: Graph, options: OnnxExportOptions &
   }
   if (!decisions.some((d) => d.weight)) throw new UsageError('--quantize dynamic: the model has no matmul with a constant weight (no Linear) to quantize');
   const inputs = randomInputs(graph, symbolSizes(graph, { batch: REPORT_BATCH, other: 5 }), 0);
-  const [reference, got] = [await runModel(fp32, inputs), await runModel(model, inputs)];
+  const [reference, got] = [await runOnnxModel(fp32, inputs), await runOnnxModel(model, inputs)];
   const files = await writeOnnxModelFiles(model, options);
   const quantized = decisions.filter((d) => d.quantized).length;
   const excluded = decisions.filter((d) => d.reason.startsWith('excluded'));

@@ -5,4 +5,4 @@
  * browser bundler takes it as is.
  */
 export { exportOnnxFiles, type OnnxFileOptions, type OnnxFiles, writeOnnxModelFiles } from './onnx/files.ts';
-export { checkOnnxModel, type CheckResult, onnxCheckerMissing, runOnnxRuntime } from './onnx/runtime.ts';
+export { checkOnnxModel, type CheckResult, onnxCheckerMissing, runOnnxModel, runOnnxRuntime } from './onnx/runtime.ts';

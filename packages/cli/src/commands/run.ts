@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { OnnxTarget } from '@tessera/compiler';
-import { exportOnnxFiles, type OnnxFileOptions, runOnnxRuntime } from '@tessera/compiler/node';
+import { exportOnnxModel, type OnnxTarget } from '@tessera/compiler';
+import { type OnnxFileOptions, runOnnxModel } from '@tessera/compiler/node';
 import { bindInputs, type DType, evaluateDim, type Graph, type HostTensor, hostTensor, InputError, randomInputs, RUN_SIZES, sizeOf, sourceToString, symbolSizes, typeToString } from '@tessera/graph-dsl';
 import { checkInputValues } from '@tessera/models';
 import { BackendError, initBackendInfo, Session } from '@tessera/runtime-tfjs';
@@ -136,20 +133,10 @@ function checkWasmMemory(graph: Graph, bindings: ReadonlyMap<string, number>): v
   if (largestValue(graph, bindings).bytes >= WASM_MEMORY) throw new BackendError(`this run does not fit in the wasm backend's memory (${wasmMemoryNote(graph, bindings)}); run it with --backend onnxruntime, or on fewer inputs at a time`);
 }
 
-/**
- * Runs on ONNX Runtime from an export in a temporary directory, removed afterwards: past ~1.8 GiB
- * of weights (vit_h_14) the export puts them in external data beside the model, as one protobuf
- * message holds at most 2 GiB. `external` forces that (for tests).
- */
-export async function runOnOnnxRuntime(
+/** Runs on ONNX Runtime from the export of `target`; `external` forces external data (for tests). */
+export function runOnOnnxRuntime(
   graph: Graph, weights: ReadonlyMap<string, HostTensor>, target: OnnxTarget, inputs: Readonly<Record<string, HostTensor>>,
   external: Pick<OnnxFileOptions, 'externalData' | 'externalThreshold'> = {},
 ): Promise<Record<string, HostTensor>> {
-  const dir = mkdtempSync(path.join(tmpdir(), `tessera-run-${process.pid}-`));
-  try {
-    const { modelPath } = await exportOnnxFiles(graph, { weights, target, path: path.join(dir, 'model.onnx'), ...external });
-    return await runOnnxRuntime(modelPath, inputs);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return runOnnxModel(exportOnnxModel(graph, { weights, target }), inputs, external);
 }

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DType, HostTensor } from '@tessera/graph-dsl';
 import type * as Ort from 'onnxruntime-node';
+import { encodeModel, EXTERNAL_DATA_THRESHOLD, initializerBytes } from './export.ts';
+import { type OnnxFileOptions, writeOnnxModelFiles } from './files.ts';
+import type { ModelProto } from './proto.ts';
 
 const require = createRequire(import.meta.url);
 const ORT_TYPES: Record<DType, 'float32' | 'int32' | 'bool'> = { float32: 'float32', int32: 'int32', bool: 'bool' };
@@ -45,6 +48,24 @@ export async function runOnnxRuntime(model: Uint8Array | string, inputs: Readonl
     return Object.fromEntries(Object.entries(results).map(([name, t]) => [name, fromOrt(name, t)]));
   } finally {
     await session.release();
+  }
+}
+
+/**
+ * Runs a model at hand on ONNX Runtime: from memory, or, past the 2 GiB one protobuf message holds
+ * (vit_h_14) or when `external` asks, from a temporary directory with the weights as external
+ * data, removed afterwards.
+ */
+export async function runOnnxModel(
+  model: ModelProto, inputs: Readonly<Record<string, HostTensor>>, external: Pick<OnnxFileOptions, 'externalData' | 'externalThreshold'> = {},
+): Promise<Record<string, HostTensor>> {
+  if (!external.externalData && initializerBytes(model) <= EXTERNAL_DATA_THRESHOLD) return runOnnxRuntime(encodeModel(model), inputs);
+  const dir = mkdtempSync(path.join(tmpdir(), `tessera-ort-${process.pid}-`));
+  try {
+    const { modelPath } = await writeOnnxModelFiles(model, { ...external, path: path.join(dir, 'model.onnx'), externalData: true });
+    return await runOnnxRuntime(modelPath, inputs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
