@@ -174,7 +174,8 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
       continue;
     }
     const [k, n] = source.transposed ? [source.cols, source.rows] : [source.rows, source.cols];
-    const key = [weight, ...source.via.map((v) => v.name), source.transposed].join('|');
+    // the tensor the matmul reads names its weight (a slice of a packed one included); node names may be absent
+    const key = `${node.input![1]}|${source.transposed}`;
     let q = quantized.get(key);
     if (!q) {
       const w = quantizePerColumn(source.data, k, n, source.transposed);
