@@ -111,6 +111,8 @@ write('no_inputs.mjs', `import { Module } from '@tessera/graph-dsl';\nexport def
 write('bad_dtype.mjs', `import { Module } from '@tessera/graph-dsl';\nexport default class extends Module { forward(x) { return x; } }\nexport const inputs = { x: { dtype: 'float64', shape: ['B', 4] } };\n`);
 write('syntax.ts', `export default class {{\n`);
 write('bad_heads.ts', `import { nn } from '@tessera/graph-dsl';\nexport default () =>\n  new nn.MultiheadAttention(64, 5);\nexport const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\n`);
+// a bug in the user's own inputs function: their line, not Tessera's
+write('bad_inputs.mjs', `import { Module } from '@tessera/graph-dsl';\nexport default class extends Module { forward(x) { return x; } }\nexport const inputs = (config) =>\n  ({ x: { dtype: 'float32', shape: config.sizes.map((d) => d) } });\n`);
 write('bad_heads_top.mjs', `import { nn } from '@tessera/graph-dsl';\nexport const inputs = { x: { dtype: 'float32', shape: ['B', 4] } };\nexport default new nn.MultiheadAttention(64, 5);\n`);
 
 const E = 8;
@@ -193,6 +195,7 @@ describe('a model file in a bare folder, through the bin', () => {
       [['summary', './bad_dtype.mjs'], /^error: \.\/bad_dtype\.mjs: inputs\.x\.dtype must be one of float32, int32, bool, got string float64/],
       [['summary', './syntax.ts'], /^error: \.\/syntax\.ts could not be loaded: /],
       [['summary', './bad_heads.ts'], /^error: \.\/bad_heads\.ts:3:3: ConfigError: MultiheadAttention: .*\(while building the model\)\n$/],
+      [['summary', './bad_inputs.mjs'], /^error: \.\/bad_inputs\.mjs:4:\d+: TypeError: .*\(while computing its inputs\)\n$/],
       [['summary', './bad_heads_top.mjs'], /^error: \.\/bad_heads_top\.mjs could not be loaded: MultiheadAttention: .* \(at \.\/bad_heads_top\.mjs:3:16\)\n$/],
       [['summary', './missing.ts'], /^error: \.\/missing\.ts: no such model file \(a MODEL is a catalog name, see tessera list, or a \.ts\/\.js\/\.mjs file\)\n$/],
       [['summary', './shape_error.ts', '--config', 'embed_dim=4'], /^error: \.\/shape_error\.ts takes no --config \(embed_dim=4\): to take some, export const config/],

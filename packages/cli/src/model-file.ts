@@ -148,7 +148,13 @@ export async function loadModelFile(file: string, overrides: readonly string[]):
   } catch (e) {
     throw e instanceof ModelFileError ? e : (userFault(e, file, 'while building the model') ?? e);
   }
-  const inputs = checkInputs(file, typeof exports.inputs === 'function' ? (exports.inputs as (c: Config) => unknown)(config) : exports.inputs);
+  let given: unknown = exports.inputs;
+  try {
+    if (typeof given === 'function') given = (given as (c: Config) => unknown)(config);
+  } catch (e) {
+    throw userFault(e, file, 'while computing its inputs') ?? e;
+  }
+  const inputs = checkInputs(file, given);
   const arity = module.forward.length;
   if (arity > Object.keys(inputs).length) throw new ModelFileError(`${file}: forward takes ${arity} inputs but \`inputs\` names ${Object.keys(inputs).length} (${Object.keys(inputs).join(', ')}): name one per argument, in order`);
   return { name: file, config, module, inputs, outputs: checkOutputs(file, exports.outputs) };
