@@ -27,6 +27,7 @@ describe('chunk, split, unbind, select, narrow, masked_fill, view, F.pad and F.i
         viewed: build([B, 3, 8], ([b, i, j]) => flat(b!, i! * 8 + j!)),
         padded: build([B, 5, 7], ([b, i, j]) => (j! >= 1 && j! < 5 ? at(b!, i! + 1, j! - 1) : 0)),
         intPadded: build([B + 1, 6, 4], ([b, i, j]) => (b === 0 ? 7 : Math.trunc(4 * Math.fround(at(b! - 1, i!, j!))))),
+        bilinearKept: image,
       };
       const inputs = { x, image };
       const host = interpret(graph, inputs);

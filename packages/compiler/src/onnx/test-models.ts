@@ -148,6 +148,8 @@ export class TensorMethods extends Module {
       bilinear: F.interpolate(image, { size: [8, 3], mode: 'bilinear' }),
       bicubic: F.interpolate(image, { scaleFactor: 1.5, mode: 'bicubic' }),
       bicubicCorners: F.interpolate(image, { size: [3, 9], mode: 'bicubic', alignCorners: true }),
+      // 5x7 at 1.1 stays 5x7: torch's bilinear copies an axis whose size the factor keeps
+      bilinearKept: F.interpolate(image, { scaleFactor: 1.1, mode: 'bilinear' }),
     };
   }
 }

@@ -95,7 +95,8 @@ export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext
     scores = cx.fresh();
     cx.emitNode('FusedMatMul', [heads.q, heads.kT ?? heads.k!], [scores], { transB, alpha: { float: scale } }, 'com.microsoft');
   } else {
-    const keyT = heads.kT ?? cx.emit('Transpose', [heads.k!], { perm: swap(rows !== undefined ? rank + 2 : packed ? rank + 1 : rank) });
+    // a packed split gives kT; K itself only comes unsplit, at the query's rank
+    const keyT = heads.kT ?? cx.emit('Transpose', [heads.k!], { perm: swap(rank) });
     scores = cx.emit('MatMul', [heads.q, keyT]);
     if (scale !== 1) scores = cx.emit('Mul', [scores, cx.constant(f32(scale))]);
   }

@@ -10,9 +10,11 @@ import type { OnnxOpTable } from './types.ts';
 export const interpolateOps = {
   Interpolate: (node, cx) => {
     const { mode, alignCorners, size, scales } = node.attrs;
-    const [n, c] = cx.inputType(node, 0).shape;
+    const [n, c, h, w] = cx.inputType(node, 0).shape;
+    // torch's bilinear copies an axis whose size the scale_factor keeps (10 at 1.05 is 10): scale 1 there
+    const scaleOf = (i: 0 | 1, from: unknown) => (mode === 'bilinear' && from === size[i] ? 1 : scales![i]);
     // Resize takes (X, roi, scales, sizes): scales or sizes, the other absent
-    const inputs = scales ? [cx.input(node, 0), '', cx.constant(hostTensor('float32', [4], [1, 1, scales[0], scales[1]]))] : [cx.input(node, 0), '', '', cx.shape([n!, c!, size[0], size[1]])];
+    const inputs = scales ? [cx.input(node, 0), '', cx.constant(hostTensor('float32', [4], [1, 1, scaleOf(0, h), scaleOf(1, w)]))] : [cx.input(node, 0), '', '', cx.shape([n!, c!, size[0], size[1]])];
     const attrs = {
       mode: mode === 'bilinear' ? 'linear' : 'cubic',
       coordinate_transformation_mode: alignCorners ? 'align_corners' : 'half_pixel',
