@@ -120,6 +120,11 @@ export function dimsEqual(a: Dim, b: Dim): boolean {
   return dimToString(a) === dimToString(b);
 }
 
+/** Whether two shapes are the same dims, axis by axis. */
+export function shapesEqual(a: readonly Dim[], b: readonly Dim[]): boolean {
+  return a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
+}
+
 export function dimToString(d: Dim): string {
   return typeof d === 'number' ? formatNumber(d) : d.toString();
 }

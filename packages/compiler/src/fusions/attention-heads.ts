@@ -9,7 +9,7 @@
  * viewed as (B, H, ...), and the probabilities, if read, are viewed back. The window view becomes
  * packed heads over two batch dims, (B, nW, n, C), where its (nW, H, n, n) mask still broadcasts.
  */
-import { type AttrsOf, type Dim, dimsEqual, divDims, mulDims, type Node, shapeToString, type TensorType } from '@tessera/graph-dsl';
+import { type AttrsOf, type Dim, dimsEqual, divDims, mulDims, type Node, shapeToString, type TensorType, shapesEqual } from '@tessera/graph-dsl';
 import { absent, alt, type Match, op, type Pattern, type RewriteBuilder, type Rule, v } from '../rewrite.ts';
 
 const isSwap12 = (a: AttrsOf<'Transpose'>) => (a.perm.length === 4 && a.perm[0] === 0 && a.perm[1] === 2 && a.perm[2] === 1 && a.perm[3] === 3) || `perm [${a.perm.join(', ')}] is not the head transpose [0, 2, 1, 3]`;
@@ -29,7 +29,6 @@ const attention = (split: (x: string) => Pattern): Pattern =>
 const pattern = op('Reshape', op('Transpose', alt(attention(split4), op('Reshape', attention(split3)).as('unfold'))).where(isSwap12)).as('merge');
 
 const shapeOf = (m: Match, node: Node, output = 0): readonly Dim[] => m.graph.types.get(node.outputs[output]!)!.shape;
-const same = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
 
 /** The layout: heads split only, folded into the batch (d2l), or viewed per window (Swin). */
 type Layout = 'split' | 'fold' | 'windows';
@@ -47,22 +46,22 @@ function heads(m: Match): number | string {
     const t: TensorType = m.type(x);
     const s = split(x);
     if (t.shape.length !== 3) return `${x} ${shapeToString(t.shape)} is not (B, n, H*E)`;
-    if (!same(s, [t.shape[0]!, t.shape[1]!, h, divDims(t.shape[2]!, h)])) return `${x} ${shapeToString(t.shape)} is reshaped to ${shapeToString(s)}, not (B, n, ${h}, E)`;
+    if (!shapesEqual(s, [t.shape[0]!, t.shape[1]!, h, divDims(t.shape[2]!, h)])) return `${x} ${shapeToString(t.shape)} is reshaped to ${shapeToString(s)}, not (B, n, ${h}, E)`;
     if (!dimsEqual(s[0], b)) return `${x} has batch ${String(s[0])}, q has ${String(b)}`;
     const fold = layout(m) === 'split' ? undefined : shapeOf(m, m.node(`${x}Fold`));
-    if (layout(m) === 'fold' && !same(fold!, [mulDims(b, h), s[1], s[3]])) return `${x} is folded to ${shapeToString(fold!)}, not (B*H, n, E)`;
+    if (layout(m) === 'fold' && !shapesEqual(fold!, [mulDims(b, h), s[1], s[3]])) return `${x} is folded to ${shapeToString(fold!)}, not (B*H, n, E)`;
     if (layout(m) === 'windows') {
       const view = windowsOf(m);
       if (!dimsEqual(mulDims(view[0], view[1]), b)) return `${x} is viewed as ${shapeToString(fold!)}, whose ${String(view[0])} x ${String(view[1])} windows are not the batch ${String(b)}`;
-      if (!same(fold!, [...view, h, s[1], s[3]])) return `${x} is viewed as ${shapeToString(fold!)}, not (B, nW, ${h}, n, E) with B*nW = ${String(b)}`;
+      if (!shapesEqual(fold!, [...view, h, s[1], s[3]])) return `${x} is viewed as ${shapeToString(fold!)}, not (B, nW, ${h}, n, E) with B*nW = ${String(b)}`;
     }
   }
   const out = shapeOf(m, m.node('attention'));
   const unfolded = layout(m) === 'split' ? undefined : shapeOf(m, m.node('unfold'));
-  if (layout(m) === 'fold' && !same(unfolded!, [b, h, out[1]!, out[2]!])) return `the output is unfolded to ${shapeToString(unfolded!)}, not (B, H, L, Ev)`;
-  if (layout(m) === 'windows' && !same(unfolded!, [b, h, out[3]!, out[4]!])) return `the windows are merged to ${shapeToString(unfolded!)}, not (B*nW, H, L, Ev)`;
+  if (layout(m) === 'fold' && !shapesEqual(unfolded!, [b, h, out[1]!, out[2]!])) return `the output is unfolded to ${shapeToString(unfolded!)}, not (B, H, L, Ev)`;
+  if (layout(m) === 'windows' && !shapesEqual(unfolded!, [b, h, out[3]!, out[4]!])) return `the windows are merged to ${shapeToString(unfolded!)}, not (B*nW, H, L, Ev)`;
   const merged = shapeOf(m, m.node('merge'));
-  if (!same(merged, [b, l, m.type('v').shape[2]!])) return `the heads are merged to ${shapeToString(merged)}, not (B, L, H*Ev)`;
+  if (!shapesEqual(merged, [b, l, m.type('v').shape[2]!])) return `the heads are merged to ${shapeToString(merged)}, not (B, L, H*Ev)`;
   if (layout(m) === 'fold') {
     for (const name of ['bias', 'mask']) {
       const t = optionalType(m, name);

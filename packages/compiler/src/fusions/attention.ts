@@ -9,7 +9,7 @@
  * `where(drop, fill, scores)`: masked fill, d2l's valid lengths, key_padding_mask, attn_mask).
  * The scale may sit on Q or on the scores, as a Mul or a Div.
  */
-import { type AttentionAttrs, type AttrsOf, type Dim, dimsEqual, type HostTensor, mulDims, opDef, ShapeError, shapeToString, type TensorType } from '@tessera/graph-dsl';
+import { type AttentionAttrs, type AttrsOf, type Dim, dimsEqual, type HostTensor, mulDims, opDef, ShapeError, shapeToString, type TensorType, shapesEqual } from '@tessera/graph-dsl';
 import { alt, cst, type Match, op, optional, type Pattern, type RewriteBuilder, type Rule, v } from '../rewrite.ts';
 
 const MAX_STEPS = 3;
@@ -113,11 +113,10 @@ function viewOf(m: Match): { lead: readonly [Dim, Dim] } | string | undefined {
   const scores = m.graph.types.get(m.producer(m.value(`view${d}`))!.inputs[0]!)!.shape;
   const viewed = m.type(`view${d}`).shape;
   const back = m.type(`unview${d}`).shape;
-  const ok = viewed.length === scores.length + 1 && dimsEqual(mulDims(viewed[0]!, viewed[1]!), scores[0]!) && same(viewed.slice(2), scores.slice(1)) && same(back, scores);
+  const ok = viewed.length === scores.length + 1 && dimsEqual(mulDims(viewed[0]!, viewed[1]!), scores[0]!) && shapesEqual(viewed.slice(2), scores.slice(1)) && shapesEqual(back, scores);
   return ok ? { lead: [viewed[0]!, viewed[1]!] } : `the scores ${shapeToString(scores)} are viewed as ${shapeToString(viewed)} and back as ${shapeToString(back)}: not a split of the first dim`;
 }
 
-const same = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
 
 /** A shape in the view: a full first dim split in two; broadcast (first dim 1) or lower-rank ones as they are. */
 function inView(shape: readonly Dim[], rank: number, lead: readonly [Dim, Dim] | undefined): readonly Dim[] {
@@ -170,7 +169,7 @@ function emitSteps(m: Match, b: RewriteBuilder, steps: readonly Step[], lead: re
   let mask: number | null = null;
   for (const step of steps) {
     const shape = stepType(step).shape;
-    const value = same(shape, m.type(step.name).shape) ? b.value(step.name) : b.op('Reshape', [b.value(step.name)], { shape });
+    const value = shapesEqual(shape, m.type(step.name).shape) ? b.value(step.name) : b.op('Reshape', [b.value(step.name)], { shape });
     if (step.kind === 'bias') bias = bias === null ? value : b.op('Add', [bias, value], {});
     else {
       const keep = step.kind === 'keep' ? value : b.op('Not', [value], {});

@@ -3,7 +3,7 @@
  *   x.roll(-s, (1, 2)).view(B, H/M0, M0, W/M1, M1, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, M0*M1, C)
  * become one WindowPartition node (the roll optional: unshifted blocks).
  */
-import { type AttrsOf, type Dim, dimsEqual, mulDims } from '@tessera/graph-dsl';
+import { type AttrsOf, type Dim, dimsEqual, mulDims, shapesEqual } from '@tessera/graph-dsl';
 import { alt, type Match, op, type Rule, v } from '../rewrite.ts';
 
 /** Swaps the window-row and in-window-row axes of (B, nH, M0, nW, M1, C). */
@@ -17,7 +17,6 @@ export function shiftOf(m: Match, sign: 1 | -1): readonly [number, number] | str
   return [sign * roll.shifts[0]!, sign * roll.shifts[1]!];
 }
 
-const same = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
 
 /** The window (M0, M1), or why the reshapes around the transpose are not a window partition of `map`. */
 export function windowOf(map: readonly Dim[], split: readonly Dim[], tokens: readonly Dim[], tokensFirst: boolean): readonly [number, number] | string {
@@ -27,8 +26,8 @@ export function windowOf(map: readonly Dim[], split: readonly Dim[], tokens: rea
   if (typeof m0 !== 'number' || typeof m1 !== 'number' || typeof nh !== 'number' || typeof nw !== 'number') return 'the window size is symbolic';
   // the split side: (B, nH, M0, nW, M1, C) before the transpose, (B, nH, nW, M0, M1, C) after
   const want = tokensFirst ? [b, nh, nw, m0, m1, c] : [b, nh, m0, nw, m1, c];
-  if (map.length !== 4 || !same(split, want) || !dimsEqual(h, nh * m0) || !dimsEqual(w, nw * m1)) return 'the map is not viewed as (B, H/M0, M0, W/M1, M1, C)';
-  if (!same(tokens, [mulDims(b, nh * nw), m0 * m1, c])) return 'the windows are not flattened to (B*nW, M0*M1, C)';
+  if (map.length !== 4 || !shapesEqual(split, want) || !dimsEqual(h, nh * m0) || !dimsEqual(w, nw * m1)) return 'the map is not viewed as (B, H/M0, M0, W/M1, M1, C)';
+  if (!shapesEqual(tokens, [mulDims(b, nh * nw), m0 * m1, c])) return 'the windows are not flattened to (B*nW, M0*M1, C)';
   return [m0, m1];
 }
 

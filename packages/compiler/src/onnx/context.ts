@@ -3,7 +3,7 @@
  * so far, a cache of constants, and the materialization of symbolic dims as runtime values.
  * Op mappings (ops/*.ts) see it through `LoweringContext`.
  */
-import { type Dim, dimsEqual, dimToString, type Graph, type HostTensor, isSymbolic, type Node, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { type Dim, dimsEqual, dimToString, type Graph, type HostTensor, isSymbolic, type Node, shapesEqual, type TensorType, typeOf } from '@tessera/graph-dsl';
 import { multiHeadAttentionWins, type OrtAttentionPolicy } from './ort-attention.ts';
 import { type AttributeProto, type NodeProto, onnx, onnxDataType, type TensorProto } from './proto.ts';
 
@@ -115,9 +115,6 @@ function fraction(x: number): { num: number; den: number } {
   throw new Error(`ONNX export: coefficient ${x} of a symbolic dim is not a small fraction`);
 }
 
-/** Whether two shapes are the same dims. */
-export const sameShape = (a: readonly Dim[], b: readonly Dim[]) => a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
-
 const gcd = (a: number, b: number): number => (b === 0 ? Math.abs(a) : gcd(b, a % b));
 
 function tensorBytes(t: ConstTensor): Uint8Array {
@@ -227,13 +224,13 @@ export class ExportContext implements LoweringContext {
 
   inputAs(node: Node, i: number, shape: readonly Dim[]): string {
     const held = this.view(node, i);
-    return sameShape(held.shape, shape) ? held.name : this.reshape(held.name, held.shape, shape);
+    return shapesEqual(held.shape, shape) ? held.name : this.reshape(held.name, held.shape, shape);
   }
 
   outputAs(node: Node, shape: readonly Dim[], write: (...names: string[]) => void): void {
     const held = node.outputs.map((v, i) => {
       const ir = this.type(v).shape;
-      return sameShape(shape, ir) ? { name: this.output(node, i) } : { name: this.fresh(), v, ir };
+      return shapesEqual(shape, ir) ? { name: this.output(node, i) } : { name: this.fresh(), v, ir };
     });
     write(...held.map((h) => h.name));
     for (const h of held) {
@@ -256,7 +253,7 @@ export class ExportContext implements LoweringContext {
     if (v === undefined || v === null || this.readers(v) !== 1) return undefined;
     const u = this.biases.get(v);
     // the bias applies to the tensor as it is held now
-    return u && sameShape(u.shape, this.viewOf(v).shape) ? u : undefined;
+    return u && shapesEqual(u.shape, this.viewOf(v).shape) ? u : undefined;
   }
 
   /** For each symbol, the first graph input dimension (in input order, then axis order) it can be read from. */

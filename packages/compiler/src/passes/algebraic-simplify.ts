@@ -1,16 +1,12 @@
-import { type AttrsOf, dimsEqual, type Dim, shapeToString, type TensorType } from '@tessera/graph-dsl';
+import { type AttrsOf, shapesEqual, shapeToString, type TensorType } from '@tessera/graph-dsl';
 import type { Pass } from '../pass.ts';
 import { cst, type Match, op, type Rule, rewritePass, v } from '../rewrite.ts';
-
-function sameShape(a: readonly Dim[], b: readonly Dim[]): boolean {
-  return a.length === b.length && a.every((d, i) => dimsEqual(d, b[i]!));
-}
 
 /** Refuses when broadcasting against the constant makes the result larger than x: then x alone is not the answer. */
 function keepsTypeOfX(m: Match): string | undefined {
   const x: TensorType = m.type('x');
   const out = m.graph.types.get(m.root.outputs[0]!)!;
-  if (x.dtype !== out.dtype || !sameShape(x.shape, out.shape)) return `the result ${shapeToString(out.shape)} is broadcast larger than x ${shapeToString(x.shape)}`;
+  if (x.dtype !== out.dtype || !shapesEqual(x.shape, out.shape)) return `the result ${shapeToString(out.shape)} is broadcast larger than x ${shapeToString(x.shape)}`;
   return undefined;
 }
 
@@ -43,7 +39,7 @@ export const movementRules: readonly Rule[] = [
     pattern: op('Reshape', op('Reshape', v('x'))).as('outer'),
     rewrite: (m, b) => {
       const { shape } = m.node('outer').attrs as AttrsOf<'Reshape'>;
-      return sameShape(m.type('x').shape, shape) ? b.value('x') : b.op('Reshape', [b.value('x')], { shape });
+      return shapesEqual(m.type('x').shape, shape) ? b.value('x') : b.op('Reshape', [b.value('x')], { shape });
     },
   },
   {

@@ -1,13 +1,9 @@
-import { type Dim, dimToString, type Graph, type OpName, shapeToString, substitute, SymDim, type TensorType, typeToString } from '@tessera/graph-dsl';
+import { type Dim, dimToString, type Graph, type OpName, shapeToString, substitute, SymDim, type TensorType, typeToString, shapesEqual } from '@tessera/graph-dsl';
 import { GraphEditor, mapAttrDims, operandsToString } from '../edit.ts';
 import { CompileError } from '../errors.ts';
 import type { Pass } from '../pass.ts';
 
 const PASS = 'bind-shapes';
-
-function sameShape(a: readonly Dim[], b: readonly Dim[]): boolean {
-  return a.length === b.length && a.every((d, i) => dimToString(d) === dimToString(b[i]!));
-}
 
 /**
  * Shape inference with sizes: substitutes the given symbols everywhere (value types and dim
@@ -64,7 +60,7 @@ export function bindShapes(bindings: Readonly<Record<string, number>> = {}): Pas
         }
         outputs.forEach((o, k) => {
           const got = editor.type(o);
-          if (!sameShape(got.shape, expected[k]!.shape)) {
+          if (!shapesEqual(got.shape, expected[k]!.shape)) {
             fail(`with ${Object.entries(bindings).map(([s, v]) => `${s}=${v}`).join(', ')} its shape rule gives ${shapeToString(got.shape)}, but the traced graph assumed ${shapeToString(expected[k]!.shape)}`);
           }
           editor.replace(node.outputs[k]!, o);

@@ -1,6 +1,6 @@
 /** The fused ops: Attention, Linear and Gelu, as ONNX nodes. */
-import { broadcastShapes, type Dim, dimsEqual, divDims, headSwap, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, sliceRange } from '@tessera/graph-dsl';
-import { type LoweringContext, sameShape, type View } from '../context.ts';
+import { broadcastShapes, type Dim, dimsEqual, divDims, headSwap, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, shapesEqual, sliceRange } from '@tessera/graph-dsl';
+import { type LoweringContext, type View } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
 
 const f32 = (v: number) => hostTensor('float32', [], [v]);
@@ -269,7 +269,7 @@ function inProjection(node: NodeOf<'Attention'>, cx: LoweringContext): { x: stri
   if (![0, 1, 2].every((i) => cx.producer(node.inputs[i])?.op === 'Slice')) return undefined;
   const x = lastAxisView(cx, linear.inputs[0]!);
   const q = cx.inputType(node, 0).shape;
-  if (x.shape.length !== 3 || !sameShape(x.shape.slice(0, -1), q.slice(0, -1))) return undefined;
+  if (x.shape.length !== 3 || !shapesEqual(x.shape.slice(0, -1), q.slice(0, -1))) return undefined;
   return { x: x.name, weight: cx.input(linear, 1), bias: cx.input(linear, 2) };
 }
 

@@ -1,6 +1,7 @@
+import { shapesEqual } from '@tessera/graph-dsl';
 /** Elementwise ops: each is one ONNX op of the same arity, Cast carries its target type. */
 import type { Node } from '@tessera/graph-dsl';
-import { type LoweringContext, sameShape, type View } from '../context.ts';
+import { type LoweringContext, type View } from '../context.ts';
 import { residualSum } from './nn.ts';
 import { onnxDataType } from '../proto.ts';
 import type { OnnxOpTable } from './types.ts';
@@ -9,7 +10,7 @@ import type { OnnxOpTable } from './types.ts';
 function heldAlike(node: Node, cx: LoweringContext): View[] | undefined {
   const out = cx.type(node.outputs[0]!).shape;
   const held = node.inputs.map((_, i) => cx.view(node, i));
-  const alike = node.inputs.every((_, i) => sameShape(cx.inputType(node, i).shape, out)) && held.every((h) => sameShape(h.shape, held[0]!.shape));
+  const alike = node.inputs.every((_, i) => shapesEqual(cx.inputType(node, i).shape, out)) && held.every((h) => shapesEqual(h.shape, held[0]!.shape));
   return alike ? held : undefined;
 }
 

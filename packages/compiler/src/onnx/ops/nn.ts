@@ -1,6 +1,6 @@
 /** MatMul, LayerNorm, AddLayerNorm, Conv2d and Dropout (exported in inference form: the identity). */
-import { type Dim, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, type TensorType } from '@tessera/graph-dsl';
-import { type LoweringContext, sameShape } from '../context.ts';
+import { type Dim, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, shapesEqual, type TensorType } from '@tessera/graph-dsl';
+import { type LoweringContext } from '../context.ts';
 import { lastAxisView } from './attention.ts';
 import type { OnnxOpTable } from './types.ts';
 
@@ -29,14 +29,14 @@ function layerNormalization(cx: LoweringContext, { axis: a, eps }: { axis: numbe
 function normShape(node: NodeOf<'LayerNorm' | 'AddLayerNorm'>, cx: LoweringContext, inputs: readonly number[]): readonly Dim[] {
   const ir = cx.inputType(node, 0).shape;
   if (normalizeAxis(node.attrs.axis, ir.length) !== ir.length - 1) return ir;
-  const held = inputs.map((i) => lastAxisView(cx, node.inputs[i]!).shape).find((shape) => !sameShape(shape, ir));
+  const held = inputs.map((i) => lastAxisView(cx, node.inputs[i]!).shape).find((shape) => !shapesEqual(shape, ir));
   return held ?? ir;
 }
 
 /** x + residual into `out`; for the onnxruntime target with the bias of a Linear that computes the residual added in the same node (Sum). */
 export function residualSum(node: Node, cx: LoweringContext, x: string, residual: string, shape: readonly Dim[], out: string): void {
   const before = cx.target === 'onnxruntime' ? cx.unbiased(node, 1) : undefined;
-  if (before && sameShape(before.shape, shape)) cx.emit('Sum', [x, before.name, before.bias], {}, out);
+  if (before && shapesEqual(before.shape, shape)) cx.emit('Sum', [x, before.name, before.bias], {}, out);
   else cx.emit('Add', [x, residual], {}, out);
 }
 

@@ -3,8 +3,7 @@
  * the windows are both held as (B, H*W, C) (see LoweringContext.outputAs): the gather is the whole
  * op, and the ops between two gathers (Linear, attention, LayerNorm) read that shape as it is.
  */
-import { windowPartitionIndex, windowReverseIndex } from '@tessera/graph-dsl';
-import { sameShape } from '../context.ts';
+import { shapesEqual, windowPartitionIndex, windowReverseIndex } from '@tessera/graph-dsl';
 import type { OnnxOpTable } from './types.ts';
 
 export const windowOps = {
@@ -20,7 +19,7 @@ export const windowOps = {
     const shape = [b, h * w, c];
     const index = cx.int64([...windowReverseIndex(h, w, node.attrs)]);
     const before = cx.target === 'onnxruntime' ? cx.unbiased(node, 0) : undefined;
-    if (!before || !sameShape(before.shape, shape)) {
+    if (!before || !shapesEqual(before.shape, shape)) {
       const flat = cx.inputAs(node, 0, shape);
       cx.outputAs(node, shape, (out) => cx.emit('Gather', [flat, index], { axis: 1 }, out));
       return;
