@@ -20,7 +20,7 @@ import { encodeModel, exportOnnxModel, type OnnxTarget, quantizeDynamic } from '
 import { type HostTensor, hostTensor, seededRandom } from '@tessera/graph-dsl';
 import type * as Ort from 'onnxruntime-node';
 import { prepareModel } from '../src/model.ts';
-import { compareOutputs, type OutputAccuracy } from '../src/quantize-export.ts';
+import { compareOutputs, type OutputAccuracy } from '../src/accuracy.ts';
 import { table } from './measure.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -15,7 +15,8 @@ import { writeSafetensorsFile } from '@tessera/safetensors';
 import { asArgs } from './catalog-cases.ts';
 import { runCli } from './cli-testing.ts';
 import { prepareModel } from './model.ts';
-import { accuracyNote, compareOutputs, formatAccuracy, REPORT_BATCH } from './quantize-export.ts';
+import { compareOutputs } from './accuracy.ts';
+import { accuracyNote, REPORT_BATCH } from './quantize-export.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-quantize-'));
 const at = (name: string) => path.join(dir, name);
@@ -91,30 +92,11 @@ describe('tessera export --quantize dynamic', () => {
   });
 });
 
-describe('compareOutputs', () => {
-  it('gives max abs, max abs / max |reference| and top-1 agreement by row', () => {
-    const ref = { logits: hostTensor('float32', [3, 2], [1, 2, 3, -4, 0.5, 0.25]), mask: hostTensor('bool', [2], [1, 0]) };
-    const got = { logits: hostTensor('float32', [3, 2], [1, 2.1, 3, -3.5, 0.5, 0.75]), mask: hostTensor('bool', [2], [0, 0]) };
-    const [a, ...rest] = compareOutputs(ref, got);
-    expect(rest).toEqual([]); // only float outputs
-    expect(a!.maxAbs).toBeCloseTo(0.5, 6);
-    expect(a!.relative).toBeCloseTo(0.5 / 4, 6);
-    expect(a!.top1).toEqual({ agree: 2, rows: 3 }); // row 2's arg max moves from 0 to 1
-    expect(formatAccuracy(a!)).toBe('logits [3, 2]: max abs 5.00e-1, relative 12.50 %, top-1 agreement 2/3');
-  });
-
+describe('accuracyNote', () => {
   it('notes an output that moved by more than 2 % or changed a top-1 answer, naming the last Linear', () => {
     const at = (relative: number, agree?: number) => ({ name: 'logits', shape: [4, 10], maxAbs: relative, relative, ...(agree === undefined ? {} : { top1: { agree, rows: 4 } }) });
     expect(accuracyNote([at(0.019, 4)], 'heads.head')).toBeUndefined();
     expect(accuracyNote([at(0.021, 4)], 'heads.head')).toBe('note: logits moved by more than 2 % or changed a top-1 answer; --quantize-exclude keeps modules float (the last Linear, often the most sensitive: --quantize-exclude heads.head)');
     expect(accuracyNote([at(0.01, 3)], undefined)).toBe('note: logits moved by more than 2 % or changed a top-1 answer; --quantize-exclude keeps modules float');
-  });
-
-  it('says so when the reference is all zeros (relative error undefined), and has no top-1 for other ranks', () => {
-    const ref = { y: hostTensor('float32', [1, 2, 2], [0, 0, 0, 0]) };
-    const [a] = compareOutputs(ref, { y: hostTensor('float32', [1, 2, 2], [0, 0.5, 0, 0]) });
-    expect(a!.top1).toBeUndefined();
-    expect(formatAccuracy(a!)).toBe('y [1, 2, 2]: max abs 5.00e-1, relative n/a (the fp32 output is all zeros: initial weights? give --weights)');
-    expect(() => compareOutputs(ref, {})).toThrow(/output y is missing/);
   });
 });
