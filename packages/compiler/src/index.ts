@@ -3,6 +3,7 @@ export { CompileError } from './errors.ts';
 export { type Pass, type PassContext, type PassStats, type RunOptions, type RunResult, runPasses, dumpTo, formatStats } from './pass.ts';
 export { GraphEditor, useCounts, producers, operandsToString, mapAttrDims } from './edit.ts';
 export { verifyGraph } from './verify.ts';
+export { exposeIntermediates, type Intermediate, IntermediateError, scopesWith } from './intermediates.ts';
 export {
   absent, AbsentPattern, alt, AltPattern, COMMUTATIVE, ConstPattern, cst, optional, type Match, op, OpPattern, type Pattern, type RewriteBuilder, type RewriteOptions, type Rule,
   rewriteOnce, rewritePass, v, VarPattern,
@@ -25,4 +26,4 @@ export * from './onnx/index.ts';
 export { graphFlops, nodeFlops } from './analysis/cost.ts';
 export { humanCount, type LayerRow, readableFlops, type Summary, type SummaryInput, summarize } from './analysis/summary.ts';
 export { quantizePerColumn, type QuantizedWeight } from './onnx/quantize-weights.ts';
-export { formatQuantizeDecisions, modulePath, type QuantizeDecision, type QuantizeOptions, type QuantizeResult, quantizeDynamic } from './onnx/quantize.ts';
+export { type ActivationRange, formatQuantizeDecisions, modulePath, type QuantizeDecision, type QuantizeOptions, type QuantizeResult, quantizeDynamic, quantizeStatic, uint8Affine } from './onnx/quantize.ts';
