@@ -8,6 +8,8 @@
  *   - dqmm:      com.microsoft DynamicQuantizeMatMul (B int8, B_scale per column)
  *   - qdq:       DynamicQuantizeLinear, DequantizeLinear on both sides, MatMul
  *   - mmitf:     DynamicQuantizeLinear, com.microsoft MatMulIntegerToFloat
+ *   - static:    QuantizeLinear and DequantizeLinear with a constant (calibrated) activation scale,
+ *                DequantizeLinear of the weight, MatMul: `--quantize static`'s QDQ form
  * The error is the fp32 product's: max abs / max |fp32|. Sessions use graphOptimizationLevel 'all'
  * (what runOnnxRuntime and the CLI use), the default thread count; the last lines print the nodes
  * each form becomes after ONNX Runtime's optimizations.
@@ -17,7 +19,9 @@
  * fc1: 0.24-0.34 of fp32, error 1.00 % in all four). The export therefore writes the standard form
  * (DynamicQuantizeLinear, MatMulInteger, Cast, Mul: any ONNX runtime reads it) for the portable and
  * onnx23 targets, and DynamicQuantizeMatMul itself for the onnxruntime target (one node, and no
- * reliance on the fusion at lower optimization levels). See packages/compiler/src/onnx/quantize.ts.
+ * reliance on the fusion at lower optimization levels). The static QDQ form runs as QuantizeLinear +
+ * com.microsoft MatMulIntegerToFloat, as fast (ViT's fc1 0.10 of fp32 in a run at load 3, where the
+ * dynamic forms took 0.10-0.12). See packages/compiler/src/onnx/quantize.ts.
  *
  * npx tsx packages/cli/bench/quantize-forms.ts
  */
@@ -25,7 +29,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { encodeModel, type ModelProto, onnx, quantizePerColumn } from '@tessera/compiler';
+import { encodeModel, type ModelProto, onnx, quantizePerColumn, uint8Affine } from '@tessera/compiler';
 import { seededRandom } from '@tessera/graph-dsl';
 import type * as Ort from 'onnxruntime-node';
 import { table } from './measure.ts';
@@ -33,6 +37,7 @@ import { table } from './measure.ts';
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
 const FLOAT = 1;
 const INT8 = 3;
+const UINT8 = 2;
 
 const CASES = [
   { name: 'ViT-B/16 mlp fc1', m: 1576, k: 768, n: 3072 },
@@ -44,8 +49,8 @@ const CASES = [
   { name: 'Swin-T s4 mlp fc1', m: 49, k: 768, n: 3072 },
 ] as const;
 
-type Form = 'fp32' | 'integer' | 'dqmm' | 'qdq' | 'mmitf';
-const FORMS: readonly Form[] = ['fp32', 'integer', 'dqmm', 'qdq', 'mmitf'];
+type Form = 'fp32' | 'integer' | 'dqmm' | 'qdq' | 'mmitf' | 'static';
+const FORMS: readonly Form[] = ['fp32', 'integer', 'dqmm', 'qdq', 'mmitf', 'static'];
 
 /** Seeded values near N(0, std^2) (a sum of four uniforms): LayerNorm'd activations, initialized weights. */
 function gaussian(n: number, seed: number, std: number): Float32Array {
@@ -55,9 +60,13 @@ function gaussian(n: number, seed: number, std: number): Float32Array {
 
 const raw = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function model(form: Form, k: number, n: number, w: Float32Array): Uint8Array {
+function model(form: Form, k: number, n: number, w: Float32Array, a: Float32Array): Uint8Array {
   const q = quantizePerColumn(w, k, n);
+  // the activation's scale as calibration by min/max gives it
+  const { scale, zeroPoint } = uint8Affine(a.reduce(({ min, max }, x) => ({ min: Math.min(min, x), max: Math.max(max, x) }), { min: 0, max: 0 }));
   const init = [
+    { name: 'Acs', dims: [], dataType: FLOAT, rawData: raw(Float32Array.of(scale)) },
+    { name: 'Acz', dims: [], dataType: UINT8, rawData: Uint8Array.of(zeroPoint) },
     { name: 'W', dims: [k, n], dataType: FLOAT, rawData: raw(w) },
     { name: 'Wq', dims: [k, n], dataType: INT8, rawData: raw(q.data) },
     { name: 'Ws', dims: [n], dataType: FLOAT, rawData: raw(q.scale) },
@@ -82,6 +91,12 @@ function model(form: Form, k: number, n: number, w: Float32Array): Uint8Array {
       { opType: 'MatMul', input: ['Ad', 'Wd'], output: ['Y'] },
     ],
     mmitf: [dql, { opType: 'MatMulIntegerToFloat', domain: ms, input: ['Aq', 'Wq', 'As', 'Ws', 'Az'], output: ['Y'] }],
+    static: [
+      { opType: 'QuantizeLinear', input: ['A', 'Acs', 'Acz'], output: ['Aq'] },
+      { opType: 'DequantizeLinear', input: ['Aq', 'Acs', 'Acz'], output: ['Ad'] },
+      { opType: 'DequantizeLinear', input: ['Wq', 'Ws', 'Wz'], output: ['Wd'], attribute: [{ name: 'axis', type: 2, i: 1 }] },
+      { opType: 'MatMul', input: ['Ad', 'Wd'], output: ['Y'] },
+    ],
   }[form];
   const used = new Set(nodes.flatMap((x) => x.input));
   const tensor = (name: string, elemType: number, dim: readonly (number | string)[]) => ({
@@ -100,7 +115,7 @@ const rows: string[][] = [['product (M x K x N)', ...FORMS.map((f) => `${f} ms`)
 for (const [i, c] of CASES.entries()) {
   const w = gaussian(c.k * c.n, 2 * i + 1, 0.02);
   const a = gaussian(c.m * c.k, 2 * i + 2, 1);
-  const sessions = await Promise.all(FORMS.map((f) => ort.InferenceSession.create(model(f, c.k, c.n, w), { graphOptimizationLevel: 'all' })));
+  const sessions = await Promise.all(FORMS.map((f) => ort.InferenceSession.create(model(f, c.k, c.n, w, a), { graphOptimizationLevel: 'all' })));
   const feeds = { A: new ort.Tensor('float32', a, [c.m, c.k]) };
   const outs = await Promise.all(sessions.map(async (s) => (await s.run(feeds)).Y!.data as Float32Array));
   const ref = outs[0]!;
@@ -130,9 +145,10 @@ process.stdout.write(`\nONNX Runtime ${ort.env.versions.common} CPU, default thr
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-quantize-forms-'));
 const { k, n } = CASES[0];
 const w = gaussian(k * n, 1, 0.02);
+const a = gaussian(CASES[0].m * k, 2, 1);
 for (const form of FORMS) {
   const file = path.join(dir, `${form}.onnx`);
-  const s = await ort.InferenceSession.create(model(form, k, n, w), { graphOptimizationLevel: 'all', optimizedModelFilePath: file, logSeverityLevel: 3 });
+  const s = await ort.InferenceSession.create(model(form, k, n, w, a), { graphOptimizationLevel: 'all', optimizedModelFilePath: file, logSeverityLevel: 3 });
   await s.release();
   const nodes = onnx.ModelProto.decode(readFileSync(file)).graph!.node!.map((x) => `${x.domain ? `${x.domain}.` : ''}${x.opType}`);
   process.stdout.write(`${form.padEnd(8)} runs as ${nodes.join(', ')}\n`);

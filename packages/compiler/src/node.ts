@@ -5,4 +5,5 @@
  * browser bundler takes it as is.
  */
 export { exportOnnxFiles, type OnnxFileOptions, type OnnxFiles, writeOnnxModelFiles } from './onnx/files.ts';
-export { checkOnnxModel, type CheckResult, onnxCheckerMissing, runOnnxModel, runOnnxRuntime } from './onnx/runtime.ts';
+export { checkOnnxModel, type CheckResult, onnxCheckerMissing, openOnnxModel, type OnnxSession, runOnnxModel, runOnnxRuntime } from './onnx/runtime.ts';
+export { calibrate, type CalibrationMethod } from './onnx/calibrate.ts';

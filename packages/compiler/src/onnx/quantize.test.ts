@@ -1,7 +1,8 @@
 /**
  * The dynamic quantization pass on exported models: which matmuls it quantizes (the constant-weight
  * ones, not the attention core), exclusions by module path, and ONNX Runtime's results against the
- * fp32 model's on every target (onnx.checker where its onnx reads the file).
+ * fp32 model's on every target (onnx.checker where its onnx reads the file); the static pass's QDQ
+ * form with calibrated ranges.
  */
 import { describe, expect, it } from 'vitest';
 import { type Graph, type HostTensor, Module, nn, type Tensor, trace } from '@tessera/graph-dsl';
@@ -9,7 +10,8 @@ import { compile } from '../compile.ts';
 import { randomInputs } from '../testing.ts';
 import { ONNX_TARGETS, type OnnxTarget } from './context.ts';
 import { encodeModel, exportOnnxModel } from './export.ts';
-import { formatQuantizeDecisions, quantizeDynamic } from './quantize.ts';
+import { calibrate } from './calibrate.ts';
+import { formatQuantizeDecisions, quantizeDynamic, quantizeStatic, uint8Affine } from './quantize.ts';
 import { checkOnnx, randomWeights, runOnnx } from './test-support.ts';
 import { TEST_MODELS } from './test-models.ts';
 
@@ -137,4 +139,51 @@ describe('quantizeDynamic', () => {
       }
     }, 60_000);
   }
+});
+
+describe('quantizeStatic', () => {
+  const graph = classifier();
+  const weights = randomWeights(graph, 1);
+  const batches = [randomInputs(graph, { B: 2 }, 5), randomInputs(graph, { B: 3 }, 6)];
+
+  it('maps a range to uint8 with 0 exact, widened to hold 0', () => {
+    expect(uint8Affine({ min: -1, max: 3 })).toEqual({ scale: 4 / 255, zeroPoint: 64 });
+    // GELU's and ReLU's outputs: a range above 0 still starts at 0, so 0 stays exact
+    expect(uint8Affine({ min: 2, max: 5 })).toEqual({ scale: 5 / 255, zeroPoint: 0 });
+    expect(uint8Affine({ min: -6, max: -1 })).toEqual({ scale: 6 / 255, zeroPoint: 255 });
+    expect(uint8Affine({ min: 0, max: 0 })).toEqual({ scale: 1, zeroPoint: 0 });
+  });
+
+  for (const target of ONNX_TARGETS) {
+    it(`${target}: QDQ around each Linear with calibrated scales, one pair per activation, within 3 % of fp32 in ONNX Runtime`, async () => {
+      const fp32 = exportOnnxModel(graph, { weights, target, fuseInProjection: false });
+      const activations = quantizeDynamic(fp32, { target }).decisions.filter((d) => d.quantized).map((d) => d.activation);
+      const ranges = await calibrate(fp32, activations, batches, { kind: 'minmax' });
+      const { model, decisions } = quantizeStatic(fp32, ranges, { target });
+      expect(decisions.filter((d) => d.quantized).map((d) => d.weight).sort()).toEqual([...LINEAR_WEIGHTS].sort());
+      const nodes = model.graph!.node!;
+      const quantizeNodes = nodes.filter((n) => n.opType === 'QuantizeLinear');
+      // the portable target's Q, K and V read one LayerNorm output: one QuantizeLinear for the three
+      expect(quantizeNodes.map((n) => n.input![0]).sort()).toEqual([...new Set(activations)].sort());
+      expect(nodes.filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(quantizeNodes.length + LINEAR_WEIGHTS.length);
+      expect(nodes.some((n) => n.opType.startsWith('Dynamic') || n.opType === 'MatMulInteger')).toBe(false);
+      // each scale is the calibrated range's
+      const init = new Map(model.graph!.initializer!.map((t) => [t.name!, t]));
+      for (const q of quantizeNodes) {
+        const scale = new Float32Array(new Uint8Array(init.get(q.input![1]!)!.rawData!).buffer)[0]!;
+        expect(scale).toBeCloseTo(uint8Affine(ranges.get(q.input![0]!)!).scale, 7);
+      }
+      const bytes = encodeModel(model);
+      if (target !== 'onnx23') expect(checkOnnx(bytes), target).toBeUndefined();
+      const [ref, got] = await Promise.all([runOnnx(encodeModel(fp32), batches[0]!), runOnnx(bytes, batches[0]!)]);
+      const error = relativeError(got.output!, ref.output!);
+      expect(error).toBeLessThan(0.03);
+      expect(error).toBeGreaterThan(1e-4);
+    }, 60_000);
+  }
+
+  it('names the activation that has no calibrated range', () => {
+    const fp32 = exportOnnxModel(graph, { weights, fuseInProjection: false });
+    expect(() => quantizeStatic(fp32, new Map())).toThrow(/no calibrated range for .*, the input of /);
+  });
 });

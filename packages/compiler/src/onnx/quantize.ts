@@ -15,12 +15,21 @@
  * into the one com.microsoft DynamicQuantizeMatMul kernel (VNNI), so they run alike: 0.24-0.35 of
  * the fp32 MatMul at ViT-B/16's sizes, error 1 %. The portable and onnx23 targets get the standard
  * ops (any ONNX runtime reads them); the onnxruntime target gets DynamicQuantizeMatMul itself.
+ *
+ * Static quantization (`quantizeStatic`) takes each activation's range from calibration instead
+ * and writes the QDQ format for every target: QuantizeLinear and DequantizeLinear with a constant
+ * uint8 scale and zero point on the activation (one pair per tensor, however many matmuls read it),
+ * DequantizeLinear of the int8 weight per column, then MatMul. ONNX Runtime 1.30 runs that as
+ * QuantizeLinear + com.microsoft MatMulIntegerToFloat (bench/quantize-forms.ts: as fast as the
+ * dynamic form; what it saves is the run-time range of each activation, and its range is chosen
+ * over many inputs instead of one batch).
  */
 import type { OnnxTarget } from './context.ts';
 import { DataType, type ModelProto, type NodeProto, onnx, type TensorProto } from './proto.ts';
 import { quantizePerColumn } from './quantize-weights.ts';
 
 const INT8 = onnx.TensorProto.DataType.INT8;
+const UINT8 = onnx.TensorProto.DataType.UINT8;
 const MS = 'com.microsoft';
 
 export interface QuantizeOptions {
@@ -37,6 +46,8 @@ export interface QuantizeDecision {
   readonly op: string;
   /** The constant right operand's initializer (`state_dict` name), when it has one. */
   readonly weight?: string;
+  /** The float left operand (the activation a static quantization calibrates). */
+  readonly activation: string;
   readonly quantized: boolean;
   /** Why it stays float, or the quantized weight's shape. */
   readonly reason: string;
@@ -47,6 +58,12 @@ export interface QuantizeResult {
   readonly decisions: readonly QuantizeDecision[];
   /** Entries of `exclude` that matched no constant-weight matmul (a typo the caller should hear of). */
   readonly unmatched: readonly string[];
+}
+
+/** An activation's calibrated range (`calibrate` in `@tessera/compiler/node` measures it). */
+export interface ActivationRange {
+  readonly min: number;
+  readonly max: number;
 }
 
 /** The module a weight belongs to: its `state_dict` name without `.weight`. */
@@ -128,12 +145,68 @@ function weightSource(node: NodeProto, initializers: ReadonlyMap<string, TensorP
 const raw = (a: Int8Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /**
- * The model with its constant-weight matmuls quantized (see the file's comment), what was decided for
- * each matmul, and the exclusions that matched nothing. The input model is not changed.
+ * The model with its constant-weight matmuls quantized, activations at run time (see the file's
+ * comment), what was decided for each matmul, and the exclusions that matched nothing. The input
+ * model is not changed.
  */
 export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}): QuantizeResult {
+  return quantizeMatMuls(model, options, (node, name, q, fresh) => ({ nodes: dynamicMatMul(node, name, q, options.target ?? 'portable', fresh) }));
+}
+
+/**
+ * The model with its constant-weight matmuls quantized in QDQ format, each activation's scale and
+ * zero point from `ranges` (by tensor name: the decisions' `activation`s, which quantizeDynamic
+ * lists for calibration). Throws when a quantized matmul's activation has no range.
+ */
+export function quantizeStatic(model: ModelProto, ranges: ReadonlyMap<string, ActivationRange>, options: QuantizeOptions = {}): QuantizeResult {
+  const activations = new Map<string, string>();
+  const weights = new Map<string, string>();
+  return quantizeMatMuls(model, options, (node, name, q, fresh) => {
+    const x = node.input![0]!;
+    const nodes: NodeProto[] = [];
+    const initializers: TensorProto[] = [];
+    let xd = activations.get(x);
+    if (!xd) {
+      const range = ranges.get(x);
+      if (!range) throw new Error(`quantizeStatic: no calibrated range for ${x}, the input of ${name}`);
+      const { scale, zeroPoint } = uint8Affine(range);
+      const [s, z, xq] = [fresh(`${x}_scale`), fresh(`${x}_zero_point`), fresh(`${x}_quantized`)];
+      xd = fresh(`${x}_dequantized`);
+      initializers.push({ name: s, dims: [], dataType: DataType.FLOAT, rawData: raw(Float32Array.of(scale)) }, { name: z, dims: [], dataType: UINT8, rawData: Uint8Array.of(zeroPoint) });
+      nodes.push({ name: `${x}/QuantizeLinear`, opType: 'QuantizeLinear', input: [x, s, z], output: [xq] }, { name: `${x}/DequantizeLinear`, opType: 'DequantizeLinear', input: [xq, s, z], output: [xd] });
+      activations.set(x, xd);
+    }
+    let wd = weights.get(q.data);
+    if (!wd) {
+      const z = fresh(`${q.data}_zero_point`);
+      wd = fresh(`${q.data}_dequantized`);
+      initializers.push({ name: z, dims: [q.cols], dataType: INT8, rawData: new Uint8Array(q.cols) });
+      nodes.push({ name: `${q.data}/DequantizeLinear`, opType: 'DequantizeLinear', input: [q.data, q.scale, z], output: [wd], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
+      weights.set(q.data, wd);
+    }
+    return { nodes: [...nodes, { name, opType: 'MatMul', input: [xd, wd], output: [node.output![0]!] }], initializers };
+  });
+}
+
+/** A range as uint8 with a zero point, widened to hold 0 (which must stay exact: padding, ReLU's zeros). */
+export function uint8Affine(range: ActivationRange): { scale: number; zeroPoint: number } {
+  const [lo, hi] = [Math.min(range.min, 0), Math.max(range.max, 0)];
+  const scale = hi > lo ? (hi - lo) / 255 : 1;
+  return { scale, zeroPoint: Math.max(0, Math.min(255, Math.round(-lo / scale))) };
+}
+
+/** The initializers of an int8 weight: (K, N) values and N scales. */
+interface QuantizedInitializers {
+  readonly data: string;
+  readonly scale: string;
+  readonly cols: number;
+}
+
+/** The nodes (and initializers of their own) that compute a quantized matmul's output, given its int8 weight. */
+type EmitMatMul = (node: NodeProto, name: string, q: QuantizedInitializers, fresh: (base: string) => string) => { nodes: NodeProto[]; initializers?: TensorProto[] };
+
+function quantizeMatMuls(model: ModelProto, options: QuantizeOptions, emit: EmitMatMul): QuantizeResult {
   const graph = model.graph ?? {};
-  const target = options.target ?? 'portable';
   const exclude = options.exclude ?? [];
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
   const producers = new Map((graph.node ?? []).flatMap((n) => (n.output ?? []).map((o) => [o, n] as const)));
@@ -149,28 +222,29 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
   const matched = new Set<string>();
   const added: TensorProto[] = [];
   // one int8 copy per weight and orientation, however many matmuls read it
-  const quantized = new Map<string, { data: string; scale: string }>();
+  const quantized = new Map<string, QuantizedInitializers>();
   const replaced = new Map<NodeProto, NodeProto[]>();
   const bypassed = new Set<NodeProto>();
   for (const node of graph.node ?? []) {
     const name = node.name ?? node.output![0]!;
+    const activation = node.input![0]!;
     if (node.opType === 'Attention' && node.domain === MS) {
       // the onnxruntime target's self-attention with the in-projection inside: said, not silently kept float
       const source = weightSource(node, initializers, producers);
-      if (typeof source !== 'string') decisions.push({ node: name, op: node.opType, weight: source.weight, quantized: false, reason: 'the in-projection is inside com.microsoft Attention (export with fuseInProjection: false to quantize it)' });
+      if (typeof source !== 'string') decisions.push({ node: name, op: node.opType, weight: source.weight, activation, quantized: false, reason: 'the in-projection is inside com.microsoft Attention (export with fuseInProjection: false to quantize it)' });
       continue;
     }
     if ((node.opType !== 'MatMul' || node.domain) && (node.opType !== 'FusedMatMul' || node.domain !== MS)) continue;
     const source = weightSource(node, initializers, producers);
     if (typeof source === 'string') {
-      decisions.push({ node: name, op: node.opType, quantized: false, reason: source });
+      decisions.push({ node: name, op: node.opType, activation, quantized: false, reason: source });
       continue;
     }
     const weight = source.weight;
     const hit = exclude.filter((path) => under(modulePath(weight), path));
     hit.forEach((path) => matched.add(path));
     if (hit.length) {
-      decisions.push({ node: name, op: node.opType, weight, quantized: false, reason: `excluded (${hit.join(', ')})` });
+      decisions.push({ node: name, op: node.opType, weight, activation, quantized: false, reason: `excluded (${hit.join(', ')})` });
       continue;
     }
     const [k, n] = source.transposed ? [source.cols, source.rows] : [source.rows, source.cols];
@@ -179,13 +253,15 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
     let q = quantized.get(key);
     if (!q) {
       const w = quantizePerColumn(source.data, k, n, source.transposed);
-      q = { data: fresh(`${weight}_quantized`), scale: fresh(`${weight}_scale`) };
+      q = { data: fresh(`${weight}_quantized`), scale: fresh(`${weight}_scale`), cols: n };
       added.push({ name: q.data, dims: [k, n], dataType: INT8, rawData: raw(w.data) }, { name: q.scale, dims: [n], dataType: DataType.FLOAT, rawData: raw(w.scale) });
       quantized.set(key, q);
     }
     source.via.forEach((v) => bypassed.add(v));
-    replaced.set(node, quantizedMatMul(node, name, q, target, fresh));
-    decisions.push({ node: name, op: node.opType, weight, quantized: true, reason: `int8 (${k}, ${n}), a scale per column` });
+    const emitted = emit(node, name, q, fresh);
+    added.push(...(emitted.initializers ?? []));
+    replaced.set(node, emitted.nodes);
+    decisions.push({ node: name, op: node.opType, weight, activation, quantized: true, reason: `int8 (${k}, ${n}), a scale per column` });
   }
 
   const nodes = (graph.node ?? []).flatMap((n) => replaced.get(n) ?? [n]);
@@ -216,8 +292,8 @@ export function quantizeDynamic(model: ModelProto, options: QuantizeOptions = {}
   };
 }
 
-/** The nodes computing `node`'s output from its float activation and the int8 weight. */
-function quantizedMatMul(node: NodeProto, name: string, q: { data: string; scale: string }, target: OnnxTarget, fresh: (base: string) => string): NodeProto[] {
+/** The nodes computing `node`'s output from its float activation, quantized at run time, and the int8 weight. */
+function dynamicMatMul(node: NodeProto, name: string, q: QuantizedInitializers, target: OnnxTarget, fresh: (base: string) => string): NodeProto[] {
   const [x, y] = [node.input![0]!, node.output![0]!];
   if (target === 'onnxruntime') return [{ name, opType: 'DynamicQuantizeMatMul', domain: MS, input: [x, q.data, q.scale], output: [y] }];
   const [xq, xs, xz, yi, yf, s] = ['x_quantized', 'x_scale', 'x_zero_point', 'int32', 'float', 'scale'].map((v) => fresh(`${name}/${v}`)) as [string, string, string, string, string, string];

@@ -37,36 +37,63 @@ function loadOrt(): typeof Ort {
   }
 }
 
-/** Runs a model (bytes, or the path of a file with its external data beside it) and returns every output. */
-export async function runOnnxRuntime(model: Uint8Array | string, inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
+/** A session of ONNX Runtime on one model: run it on any number of inputs, then release it. */
+export interface OnnxSession {
+  run(inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>>;
+  release(): Promise<void>;
+}
+
+async function createSession(model: Uint8Array | string): Promise<OnnxSession> {
   const ort = loadOrt();
   const options = { graphOptimizationLevel: 'all' } as const;
   const session = typeof model === 'string' ? await ort.InferenceSession.create(model, options) : await ort.InferenceSession.create(model, options);
+  return {
+    async run(inputs) {
+      const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(ORT_TYPES[t.dtype], t.data, [...t.shape])]));
+      const results = await session.run(feeds);
+      return Object.fromEntries(Object.entries(results).map(([name, t]) => [name, fromOrt(name, t)]));
+    },
+    release: () => session.release(),
+  };
+}
+
+/** Runs a model (bytes, or the path of a file with its external data beside it) and returns every output. */
+export async function runOnnxRuntime(model: Uint8Array | string, inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
+  return runOnce(await createSession(model), inputs);
+}
+
+async function runOnce(session: OnnxSession, inputs: Readonly<Record<string, HostTensor>>): Promise<Record<string, HostTensor>> {
   try {
-    const feeds = Object.fromEntries(Object.entries(inputs).map(([name, t]) => [name, new ort.Tensor(ORT_TYPES[t.dtype], t.data, [...t.shape])]));
-    const results = await session.run(feeds);
-    return Object.fromEntries(Object.entries(results).map(([name, t]) => [name, fromOrt(name, t)]));
+    return await session.run(inputs);
   } finally {
     await session.release();
   }
 }
 
 /**
- * Runs a model at hand on ONNX Runtime: from memory, or, past the 2 GiB one protobuf message holds
+ * Opens a session on a model at hand: from memory, or, past the 2 GiB one protobuf message holds
  * (vit_h_14) or when `external` asks, from a temporary directory with the weights as external
- * data, removed afterwards.
+ * data, removed when the session is released.
  */
+export async function openOnnxModel(model: ModelProto, external: Pick<OnnxFileOptions, 'externalData' | 'externalThreshold'> = {}): Promise<OnnxSession> {
+  if (!external.externalData && initializerBytes(model) <= EXTERNAL_DATA_THRESHOLD) return createSession(encodeModel(model));
+  const dir = mkdtempSync(path.join(tmpdir(), `tessera-ort-${process.pid}-`));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const { modelPath } = await writeOnnxModelFiles(model, { ...external, path: path.join(dir, 'model.onnx'), externalData: true });
+    const session = await createSession(modelPath);
+    return { run: (inputs) => session.run(inputs), release: () => session.release().finally(removeDir) };
+  } catch (e) {
+    removeDir();
+    throw e;
+  }
+}
+
+/** Runs a model at hand on ONNX Runtime once (openOnnxModel, run, release). */
 export async function runOnnxModel(
   model: ModelProto, inputs: Readonly<Record<string, HostTensor>>, external: Pick<OnnxFileOptions, 'externalData' | 'externalThreshold'> = {},
 ): Promise<Record<string, HostTensor>> {
-  if (!external.externalData && initializerBytes(model) <= EXTERNAL_DATA_THRESHOLD) return runOnnxRuntime(encodeModel(model), inputs);
-  const dir = mkdtempSync(path.join(tmpdir(), `tessera-ort-${process.pid}-`));
-  try {
-    const { modelPath } = await writeOnnxModelFiles(model, { ...external, path: path.join(dir, 'model.onnx'), externalData: true });
-    return await runOnnxRuntime(modelPath, inputs);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return runOnce(await openOnnxModel(model, external), inputs);
 }
 
 const PYTHON = '/usr/bin/python3';
