@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { trace } from '@tessera/graph-dsl';
 import { buildModel } from '../catalog.ts';
 import { IMAGENET_LABELS } from './imagenet-labels.ts';
-import { imageInput, presetFor, PRESETS } from './preprocess.ts';
+import { imageInput, inputImage, preprocess, presetFor, PRESETS } from './preprocess.ts';
 
 const graphOf = (name: string, config: string[]) => {
   const { built } = buildModel(name, config);
@@ -19,6 +19,13 @@ describe('image inputs and presets', () => {
     expect(presetFor('vit_b_16', 32, 32)).toEqual({ resize: Math.round((256 * 32) / 224), crop: 32, interpolation: 'bilinear' });
     expect(presetFor('my_model', 112, 112)).toEqual({ resize: 128, crop: 112, interpolation: 'bilinear' });
   });
+  it('inputImage undoes the normalization: an image at the crop size comes back as its bytes', () => {
+    const data = Uint8Array.from({ length: 6 * 4 * 4 }, (_, i) => (i % 4 === 3 ? 255 : (i * 37) % 256));
+    const back = inputImage(preprocess({ width: 6, height: 4, data }, { resize: 4, crop: 4, interpolation: 'bilinear' }, [4, 6]));
+    expect([back.width, back.height]).toEqual([6, 4]);
+    expect(Array.from(back.data)).toEqual(Array.from(data));
+  });
+
   it("has torchvision's 1000 ImageNet labels in order", () => {
     expect(IMAGENET_LABELS).toHaveLength(1000);
     expect([IMAGENET_LABELS[0], IMAGENET_LABELS[207], IMAGENET_LABELS[999]]).toEqual(['tench', 'golden retriever', 'toilet tissue']);

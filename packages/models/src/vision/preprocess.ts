@@ -119,6 +119,16 @@ export function preprocess(img: RgbImage, preset: Preset, cropSize: readonly [nu
   return out;
 }
 
+/** The model's (1, 3, H, W) input as the RGBA image it shows (the normalization undone, to bytes): what the crop the model saw looks like. */
+export function inputImage(pixels: HostTensor<'float32'>): RgbImage {
+  const [, , height, width] = pixels.shape as [number, number, number, number];
+  const data = new Uint8Array(width * height * 4).fill(255);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < width * height; i++) data[i * 4 + c] = Math.round(Math.min(1, Math.max(0, pixels.data[c * width * height + i]! * IMAGENET_STD[c]! + IMAGENET_MEAN[c]!)) * 255);
+  }
+  return { width, height, data };
+}
+
 export function topK(logits: Float32Array, k: number): { index: number; probability: number }[] {
   const max = Math.max(...logits);
   const exps = Array.from(logits, (v) => Math.exp(v - max));

@@ -3,7 +3,7 @@ import { compile } from '@tessera/compiler';
 import { trace } from '@tessera/graph-dsl';
 import { buildModel, type Config } from '../index.ts';
 import { loadFixture, maxAbsDiff } from '../testing.ts';
-import { relativePositionIndex, shiftedWindowMask } from './swin.ts';
+import { relativePositionIndex, shiftedWindowMask, windowLayout } from './swin.ts';
 import { compileCatalogModel, exportCompiled, onnxChecker, runOnnxRuntime, runTfjs } from './testing.ts';
 
 const configOf = (c: Record<string, unknown>): Config => {
@@ -31,6 +31,11 @@ describe('Swin (torchvision SwinTransformer)', () => {
       else expect(checker).toBeUndefined();
     });
   }
+
+  it('pads the map up to the window and drops the shift along a dim the window covers', () => {
+    expect(windowLayout([14, 14], [4, 4], [2, 2])).toEqual({ padH: 16, padW: 16, window: [4, 4], shift: [2, 2] });
+    expect(windowLayout([4, 6], [4, 4], [2, 2])).toEqual({ padH: 4, padW: 8, window: [4, 4], shift: [0, 2] });
+  });
 
   it('the relative position index is the one torchvision saves', () => {
     const f = loadFixture('swin_small');

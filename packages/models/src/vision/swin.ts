@@ -108,6 +108,19 @@ export function checkImageSize([h, w]: readonly [number, number], [ph, pw]: read
   if (m0 > mh || m1 > mw) throw new ConfigError(`SwinTransformer: window_size ${m0}x${m1} is larger than the first stage's ${mh}x${mw} feature map (image ${h}x${w} in ${ph}x${pw} patches); give a window of at most ${mh}x${mw}, or a larger image`);
 }
 
+/** How a block lays its windows on an H x W map (torchvision 0.14): the map padded up to multiples of the window, rolled by -shift, no shift along a dim the window covers. */
+export interface WindowLayout {
+  readonly padH: number;
+  readonly padW: number;
+  readonly window: readonly [number, number];
+  readonly shift: readonly [number, number];
+}
+
+export function windowLayout([H, W]: readonly [number, number], window: readonly [number, number], shiftSize: readonly [number, number]): WindowLayout {
+  const [padH, padW] = [H + ((window[0] - (H % window[0])) % window[0]), W + ((window[1] - (W % window[1])) % window[1])];
+  return { padH, padW, window, shift: [window[0] >= padH ? 0 : shiftSize[0], window[1] >= padW ? 0 : shiftSize[1]] };
+}
+
 /** W-MSA / SW-MSA: multi-head self-attention inside windows, with the relative position bias. */
 export class ShiftedWindowAttention extends Module {
   readonly qkv: nn.Linear;
@@ -143,11 +156,8 @@ export class ShiftedWindowAttention extends Module {
     const [B, H, W, C] = input.shape as [Map4['shape'][0], number, number, number];
     const [m0, m1] = this.windowSize;
     if (typeof H !== 'number' || typeof W !== 'number') throw new ConfigError('ShiftedWindowAttention: the feature map size must be concrete');
-    // pad H and W up to multiples of the window
-    let x = padEnd(padEnd(input, 2, (m1 - (W % m1)) % m1), 1, (m0 - (H % m0)) % m0);
-    const [padH, padW] = [x.shape[1] as number, x.shape[2] as number];
-    // no shift along a dim the window covers
-    const shift: [number, number] = [m0 >= padH ? 0 : this.shiftSize[0], m1 >= padW ? 0 : this.shiftSize[1]];
+    const { padH, padW, shift } = windowLayout([H, W], this.windowSize, this.shiftSize);
+    let x = padEnd(padEnd(input, 2, padW - W), 1, padH - H);
     const shifted = shift[0] + shift[1] > 0;
     if (shifted) x = x.roll([-shift[0], -shift[1]], [1, 2]);
 
