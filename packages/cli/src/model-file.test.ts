@@ -12,7 +12,7 @@ import { type HostTensor, hostTensor, seededRandom } from '@tessera/graph-dsl';
 import { readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runProcess } from './cli-testing.ts';
-import { checkInputs } from './model-file.ts';
+import { checkInputs } from '@tessera/models';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../bin/tessera.mjs');
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-model-file-'));

@@ -1,18 +1,12 @@
+import path from 'node:path';
 import { compile } from '@tessera/compiler';
-import { checkWeights, type Graph, type HostTensor, type InputSpec, initialWeights, type Module, trace, type Traceable } from '@tessera/graph-dsl';
-import { buildModel, type Config, loadStateDict } from '@tessera/models';
+import { checkWeights, type Graph, type HostTensor, initialWeights, trace } from '@tessera/graph-dsl';
+import { buildModel, type FileModel, loadStateDict, traceFileModel } from '@tessera/models';
 import { readSafetensorsFile } from '@tessera/safetensors';
-import { isModelFile, JS_ERRORS, loadModelFile, userFault } from './model-file.ts';
+import { isModelFile, loadModelFile } from './model-file.ts';
 
-/** A model built from a catalog name or a model file, before tracing. */
-export interface ModelSource {
-  /** The catalog name or the file as given. */
-  readonly name: string;
-  readonly config: Config;
-  readonly module: Module & Traceable;
-  readonly inputs: Readonly<Record<string, InputSpec>>;
-  readonly outputs?: readonly string[];
-}
+/** A model built from a catalog name or a model file, before tracing (a catalog model's name in place of the file's). */
+export type ModelSource = FileModel;
 
 export interface PreparedModel extends ModelSource {
   /** The traced graph, before any pass. */
@@ -40,18 +34,9 @@ export async function loadModel(name: string, config: readonly string[]): Promis
   return { name, config: resolved, ...built };
 }
 
-/**
- * Traces a model. A plain JavaScript error thrown in a model file's own code (calling a method
- * the DSL lacks, say) is the user's to fix: it becomes a ModelFileError naming their line.
- */
+/** Traces a model; a model file's own JavaScript errors name the user's line (models' traceFileModel). */
 export function traceModel(model: ModelSource): Graph {
-  try {
-    return trace(model.module, model.inputs, model.outputs);
-  } catch (e) {
-    // Tessera's own user errors (an OpError at the user's line) say it already
-    if (!isModelFile(model.name) || (e instanceof Error && !JS_ERRORS.has(e.name))) throw e;
-    throw userFault(e, model.name, 'while tracing forward') ?? e;
-  }
+  return isModelFile(model.name) ? traceFileModel(model, path.resolve(model.name)) : trace(model.module, model.inputs, model.outputs);
 }
 
 export interface PrepareOptions {
