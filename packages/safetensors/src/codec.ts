@@ -4,10 +4,12 @@
  * built-ins here: the playground bundles this module (`@tessera/safetensors/codec`) for the browser.
  */
 import type { DType, HostTensor } from '@tessera/graph-dsl';
+import { SafetensorsError } from './error.ts';
+import { floatToHalf, halfToFloat } from './half.ts';
 
-export class SafetensorsError extends Error {
-  override name = 'SafetensorsError';
-}
+export { SafetensorsError } from './error.ts';
+// smaller weights (F16, I8 with scales) and their reader, for the browser too
+export * from './weights-dtype.ts';
 
 export interface Decoded {
   readonly tensors: Map<string, HostTensor>;
@@ -39,25 +41,31 @@ const STORED: Readonly<Record<string, { size: number; read: Reader; as: DType }>
   BOOL: { size: 1, read: (v, o) => (v.getUint8(o) ? 1 : 0), as: 'bool' },
 };
 
+interface Writer {
+  readonly name: string;
+  readonly size: number;
+  /** The little-endian elements (typed arrays are little-endian on every platform Node runs on); `from` also copies plain arrays. */
+  readonly typed: (data: ArrayLike<number>) => ArrayBufferView;
+}
+
 /** What each Tessera dtype is written as. */
-const WRITTEN: Readonly<Record<DType, { name: string; size: number }>> = {
-  float32: { name: 'F32', size: 4 },
-  int32: { name: 'I32', size: 4 },
-  bool: { name: 'BOOL', size: 1 },
+const WRITTEN: Readonly<Record<DType, Writer>> = {
+  float32: { name: 'F32', size: 4, typed: (d) => Float32Array.from(d) },
+  int32: { name: 'I32', size: 4, typed: (d) => Int32Array.from(d) },
+  bool: { name: 'BOOL', size: 1, typed: (d) => Uint8Array.from(d, (v) => (v ? 1 : 0)) },
+};
+
+/** The narrower stored dtypes a tensor can be written as on request (smaller weights), each from one Tessera dtype. */
+export type Narrow = 'F16' | 'I8';
+const NARROWED: Readonly<Record<Narrow, Writer & { from: DType; min: number; max: number }>> = {
+  // past 65504 a value rounds to infinity, as torch's .half() does
+  F16: { name: 'F16', size: 2, from: 'float32', typed: (d) => Uint16Array.from(d, floatToHalf), min: -Infinity, max: Infinity },
+  I8: { name: 'I8', size: 1, from: 'int32', typed: (d) => Int8Array.from(d), min: -128, max: 127 },
 };
 
 function readI64(value: bigint): number {
   if (value < -2147483648n || value > 2147483647n) throw new OutsideInt32(value);
   return Number(value);
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
 const EXPECTED_HEADER = 'expected a JSON object mapping each tensor name to {"dtype", "shape", "data_offsets"}';
@@ -152,8 +160,11 @@ function readTensor(name: string, stored: (typeof STORED)[string], shape: number
 
 export type Tensors = ReadonlyMap<string, HostTensor> | Readonly<Record<string, HostTensor>>;
 
-/** The safetensors bytes of tensors; an error starts with `context` and names the tensor. */
-export function encodeSafetensors(tensors: Tensors, metadata?: Readonly<Record<string, string>>, context = 'cannot encode safetensors'): Uint8Array {
+/**
+ * The safetensors bytes of tensors; an error starts with `context` and names the tensor. `narrow`
+ * writes the tensors it names as F16 (from float32, rounded to nearest even) or I8 (from int32).
+ */
+export function encodeSafetensors(tensors: Tensors, metadata?: Readonly<Record<string, string>>, context = 'cannot encode safetensors', narrow?: ReadonlyMap<string, Narrow>): Uint8Array {
   const fail = (what: string): never => {
     throw new SafetensorsError(`${context}: ${what}`);
   };
@@ -164,7 +175,15 @@ export function encodeSafetensors(tensors: Tensors, metadata?: Readonly<Record<s
     if (!Array.isArray(t.shape) || !t.shape.every(isSize)) fail(`tensor '${name}' has shape ${JSON.stringify(t.shape)}; expected a list of non-negative integers`);
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (t.data?.length !== count) fail(`tensor '${name}' has ${t.data?.length ?? 'no'} values but shape [${t.shape.join(', ')}] holds ${count}`);
-    return { name, t, written: written!, bytes: count * written!.size };
+    const to = narrow?.get(name);
+    const narrowed = to === undefined ? undefined : NARROWED[to];
+    if (narrowed) {
+      if (narrowed.from !== t.dtype) fail(`tensor '${name}' is ${t.dtype}; only ${narrowed.from} tensors are written as ${to}`);
+      const i = Array.prototype.findIndex.call(t.data, (v: number) => v < narrowed.min || v > narrowed.max);
+      if (i >= 0) fail(`tensor '${name}' holds ${t.data[i]} at index ${i}, outside ${to}'s range ${narrowed.min} to ${narrowed.max}`);
+    }
+    const writer = narrowed ?? written!;
+    return { name, t, written: writer, bytes: count * writer.size };
   });
   // Wider elements first, then by name: the same tensors give the same bytes, and every tensor's data is aligned to its element size.
   entries.sort((a, b) => b.written.size - a.written.size || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -189,10 +208,8 @@ export function encodeSafetensors(tensors: Tensors, metadata?: Readonly<Record<s
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + headerLength);
   let at = 8 + headerLength;
-  for (const { t, bytes } of entries) {
-    // Typed arrays are little-endian on every platform Node runs on; `from` also copies plain arrays and normalizes bools to 0/1.
-    const typed = t.dtype === 'float32' ? Float32Array.from(t.data) : t.dtype === 'int32' ? Int32Array.from(t.data) : Uint8Array.from(t.data, (v) => (v ? 1 : 0));
-    out.set(new Uint8Array(typed.buffer, 0, bytes), at);
+  for (const { t, written, bytes } of entries) {
+    out.set(new Uint8Array(written.typed(t.data).buffer, 0, bytes), at);
     at += bytes;
   }
   return out;

@@ -62,6 +62,26 @@ describe('safetensors', () => {
     expect(() => encodeSafetensors({ x: f32([1], [1]) }, { epoch: 3 as unknown as string })).toThrow(SafetensorsError);
   });
 
+  it('writes tensors it is asked to narrow as F16 (nearest even) and I8, which read back as float32 and int32', () => {
+    const bytes = encodeSafetensors({ h: f32([3], [1 + 2 ** -11, 65520, 2 ** -24]), q: { dtype: 'int32', shape: [2], data: Int32Array.of(-128, 127) }, w: f32([1], [0.5]) }, undefined, 'test', new Map([['h', 'F16'], ['q', 'I8']]));
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+    expect([header.w.dtype, header.h.dtype, header.q.dtype]).toEqual(['F32', 'F16', 'I8']);
+    const data = bytes.subarray(8 + headerLength);
+    expect(Array.from(new Uint16Array(data.slice(header.h.data_offsets[0], header.h.data_offsets[1]).buffer))).toEqual([0x3c00, 0x7c00, 0x0001]);
+    expect(Array.from(new Int8Array(data.slice(header.q.data_offsets[0], header.q.data_offsets[1]).buffer))).toEqual([-128, 127]);
+    const { tensors, stored } = decodeSafetensors(bytes);
+    expect(Array.from(tensors.get('h')!.data)).toEqual([1, Infinity, 2 ** -24]);
+    expect(tensors.get('q')).toEqual({ dtype: 'int32', shape: [2], data: Int32Array.of(-128, 127) });
+    expect([stored.get('h'), stored.get('q')]).toEqual(['F16', 'I8']);
+  });
+
+  it('refuses to narrow what does not fit, naming the tensor', () => {
+    expect(() => encodeSafetensors({ q: { dtype: 'int32', shape: [2], data: Int32Array.of(5, 128) } }, undefined, 'cannot write q.safetensors', new Map([['q', 'I8']]))).toThrow(/^cannot write q\.safetensors: tensor 'q' holds 128 at index 1, outside I8's range -128 to 127$/);
+    expect(() => encodeSafetensors({ q: f32([1], [1]) }, undefined, 'test', new Map([['q', 'I8']]))).toThrow(/tensor 'q' is float32; only int32 tensors are written as I8/);
+    expect(() => encodeSafetensors({ h: { dtype: 'int32', shape: [1], data: Int32Array.of(1) } }, undefined, 'test', new Map([['h', 'F16']]))).toThrow(/tensor 'h' is int32; only float32 tensors are written as F16/);
+  });
+
   it('writes the same bytes whatever the insertion order', () => {
     const a = encodeSafetensors(new Map([['x', f32([1], [1])], ['y', f32([1], [2])]]));
     const b = encodeSafetensors(new Map([['y', f32([1], [2])], ['x', f32([1], [1])]]));

@@ -1,7 +1,7 @@
 /** safetensors files: the codec (./codec.ts) and reading and writing files with Node.js. */
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '@tessera/graph-dsl/node';
-import { type Decoded, decodeSafetensors, encodeSafetensors, SafetensorsError, type Tensors } from './codec.ts';
+import { type Decoded, decodeSafetensors, encodeSafetensors, type Narrow, SafetensorsError, type Tensors } from './codec.ts';
 
 export * from './codec.ts';
 
@@ -21,8 +21,8 @@ function checkPath(file: string): void {
   if (!file) throw new SafetensorsError('no safetensors file was named (empty path); expected the path of a .safetensors file');
 }
 
-/** Encodes first (an error names `file` and the tensor), then writes atomically: a failure leaves no file at `file`. */
-export function writeSafetensorsFile(file: string, tensors: Tensors, metadata?: Readonly<Record<string, string>>): void {
+/** Encodes first (an error names `file` and the tensor), then writes atomically: a failure leaves no file at `file`. `narrow` as encodeSafetensors'. */
+export function writeSafetensorsFile(file: string, tensors: Tensors, metadata?: Readonly<Record<string, string>>, narrow?: ReadonlyMap<string, Narrow>): void {
   checkPath(file);
-  writeFileAtomic(file, encodeSafetensors(tensors, metadata, `cannot write ${file}`));
+  writeFileAtomic(file, encodeSafetensors(tensors, metadata, `cannot write ${file}`, narrow));
 }
