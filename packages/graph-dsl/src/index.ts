@@ -12,3 +12,4 @@ export * as nn from './nn.ts';
 export * from './init.ts';
 export * from './check.ts';
 export * from './random-inputs.ts';
+export { parseFrame } from './source.ts';

@@ -32,7 +32,19 @@ function workingDirectory(): string | undefined {
   }
 }
 
-const DSL_DIR = dirname(import.meta.url.startsWith('file:') ? urlToPath(import.meta.url) : import.meta.url);
+const HERE = (import.meta.url.startsWith('file:') ? urlToPath(import.meta.url) : import.meta.url).replace(/[?#].*$/, '');
+// run as its own files (src/, dist/, a dev server) the DSL is this folder; bundled (the playground's build), the chunk it is in
+const DSL = /\/source\.[jt]s$/.test(HERE) ? dirname(HERE) : HERE;
+
+// a path, a file:// or http(s):// URL, or a bare name (code evaluated with //# sourceURL=model.ts), then line and column
+const FRAME = /\(?((?:[a-z][\w+.-]*:\/\/[^/\s()]*)?[^\s()<>:]+):(\d+):(\d+)\)?$/;
+
+/** A stack frame's file (a path, or a URL other than file://), line and column. */
+export function parseFrame(frame: string): { file: string; line: number; column: number } | undefined {
+  const m = FRAME.exec(frame.trim());
+  if (!m) return undefined;
+  return { file: m[1]!.startsWith('file://') ? urlToPath(m[1]!) : m[1]!, line: Number(m[2]), column: Number(m[3]) };
+}
 
 /** The first stack frame outside this package: the line of the user's model that called the op. */
 export function callerLocation(): { file: string; line: number; column: number } | undefined {
@@ -41,13 +53,12 @@ export function callerLocation(): { file: string; line: number; column: number }
   const stack = new Error().stack?.split('\n') ?? [];
   Error.stackTraceLimit = limit;
   for (const frame of stack.slice(1)) {
-    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/.exec(frame.trim());
-    if (!m) continue;
-    const file = m[1]!.startsWith('file://') ? urlToPath(m[1]!) : m[1]!;
-    const insideDsl = file.startsWith(DSL_DIR) && !file.endsWith('.test.ts');
-    if (insideDsl || file.includes('/node_modules/')) continue;
+    const at = parseFrame(frame);
+    if (!at) continue;
+    const insideDsl = at.file.startsWith(DSL) && !at.file.endsWith('.test.ts');
+    if (insideDsl || at.file.includes('/node_modules/')) continue;
     const cwd = workingDirectory();
-    return { file: (cwd && relativePath(cwd, file)) || file, line: Number(m[2]), column: Number(m[3]) };
+    return at.file.startsWith('/') && cwd ? { ...at, file: relativePath(cwd, at.file) || at.file } : at;
   }
   return undefined;
 }

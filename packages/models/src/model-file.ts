@@ -9,7 +9,7 @@
  * `file` is the name messages show (as the user gave it); `frameFile` is how a stack frame names the
  * file's code (the CLI: its absolute path; the page: the `//# sourceURL` of the evaluated code).
  */
-import { type DType, type Graph, type InputSpec, Module, toDim, trace, type Traceable } from '@tessera/graph-dsl';
+import { type DType, type Graph, type InputSpec, Module, parseFrame, toDim, trace, type Traceable } from '@tessera/graph-dsl';
 import { type Config, type ConfigValue, resolveConfig } from './config.ts';
 
 /** The model file does not give what the CLI needs: says which export is wrong and how to write it. */
@@ -32,14 +32,12 @@ const INPUTS_EXAMPLE = "export const inputs = { x: { dtype: 'float32', shape: ['
 
 /** JavaScript's own errors: thrown in Tessera's code they are its bugs, thrown in the user's code theirs. */
 export const JS_ERRORS = new Set(['Error', 'TypeError', 'ReferenceError', 'RangeError', 'SyntaxError', 'EvalError', 'URIError', 'AggregateError']);
-// a path, a file:// URL or a bare name (code evaluated with //# sourceURL=model.ts), then line and column
-const FRAME = /(?:file:\/\/)?([^\s()<>:]+):(\d+):(\d+)\)?$/;
 
 /** An error's stack frames, innermost first: file and `line:column`. */
 function stackFrames(e: Error): { file: string; at: string }[] {
   return (e.stack ?? '').split('\n').flatMap((line) => {
-    const m = / at /.test(line) ? FRAME.exec(line.trim()) : null;
-    return m ? [{ file: decodeURIComponent(m[1]!), at: `${m[2]}:${m[3]}` }] : [];
+    const f = / at /.test(line) ? parseFrame(line) : undefined;
+    return f ? [{ file: f.file, at: `${f.line}:${f.column}` }] : [];
   });
 }
 
