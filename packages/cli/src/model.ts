@@ -2,7 +2,7 @@ import path from 'node:path';
 import { compile } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel, type FileModel, loadStateDict, traceFileModel } from '@tessera/models';
-import { readSafetensorsFile } from '@tessera/safetensors';
+import { dequantizeWeights, readSafetensorsFile } from '@tessera/safetensors';
 import { isModelFile, loadModelFile } from './model-file.ts';
 
 /** A model built from a catalog name or a model file, before tracing (a catalog model's name in place of the file's). */
@@ -51,8 +51,8 @@ export async function prepareModel(name: string, config: readonly string[], weig
   let weights: Map<string, HostTensor>;
   let notes: readonly string[] = [];
   if (weightsPath) {
-    // buffers in a PyTorch state_dict (Swin's relative_position_index) are checked and taken out; a ViT trained at another size interpolates its position embedding
-    ({ weights, notes } = loadStateDict(model.module, readSafetensorsFile(weightsPath).tensors, weightsPath));
+    // float16 and int8 files (export --weights-dtype) read as float32; buffers in a PyTorch state_dict (Swin's relative_position_index) are checked and taken out; a ViT trained at another size interpolates its position embedding
+    ({ weights, notes } = loadStateDict(model.module, dequantizeWeights(readSafetensorsFile(weightsPath), weightsPath), weightsPath));
     checkWeights(traced, weights, { source: weightsPath });
   } else weights = initialWeights(traced, seed);
   const { graph } = compile(traced, { weights, fuse: options.fuse ?? true });

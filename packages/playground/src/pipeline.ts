@@ -12,7 +12,7 @@ import { compile, exportOnnx, formatFusions, fusionCounts, humanCount, ONNX_TARG
 import { checkWeights, type Graph, type HostTensor, initialWeights, type Module, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, IMAGENET_LABELS, ImageError, imageInput, preprocess, presetFor, type RgbImage, loadStateDict, topK } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
-import { decodeSafetensors, encodeSafetensors } from '@tessera/safetensors/codec';
+import { decodeSafetensors, dequantizeWeights, encodeSafetensors } from '@tessera/safetensors/codec';
 import type { Request, RunResult } from './contract.ts';
 import { summarizeOutputs } from './contract.ts';
 
@@ -50,8 +50,8 @@ export function compileModel(name: string, config: readonly string[], file?: Wei
   let weights: Map<string, HostTensor>;
   let notes: readonly string[] = [];
   if (file) {
-    // as --weights: buffers checked and taken out, a ViT trained at another size interpolates its position embedding
-    ({ weights, notes } = loadStateDict(built.module, decodeSafetensors(file.bytes, file.name).tensors, file.name));
+    // as --weights: float16 and int8 files read as float32, buffers checked and taken out, a ViT trained at another size interpolates its position embedding
+    ({ weights, notes } = loadStateDict(built.module, dequantizeWeights(decodeSafetensors(file.bytes, file.name), file.name), file.name));
     checkWeights(traced, weights, { source: file.name });
   } else weights = initialWeights(traced, WEIGHTS_SEED);
   const { graph, stats } = compile(traced, { weights, explain: true });
