@@ -10,15 +10,17 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { compile, exportOnnx, formatFusions, fusionCounts, humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops, type Summary, summarize } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, initialWeights, type Module, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
-import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, IMAGENET_LABELS, ImageError, imageInput, preprocess, presetFor, type RgbImage, loadStateDict, topK } from '@tessera/models';
+import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, IMAGENET_LABELS, ImageError, imageInput, inputImage, preprocess, presetFor, type RgbImage, loadStateDict, topK } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { decodeSafetensors, dequantizeWeights, encodeSafetensors } from '@tessera/safetensors/codec';
+import { type AttentionBlock, attentionBlocks, exposeAttention } from './attention-map.ts';
 import type { Request, RunResult } from './contract.ts';
 import { summarizeOutputs } from './contract.ts';
 
 export { CATALOG, type CatalogEntry, configValueText, configWords };
 export { boxCount, layoutGraph, MAX_BOXES } from './graph-layout.ts';
 export { humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops };
+export { blockMap } from './attention-map.ts';
 
 /** The seed of the initial weights when no weights are given: the CLI's (prepareModel's) default. */
 export const WEIGHTS_SEED = 0;
@@ -35,6 +37,8 @@ export interface Compiled {
   readonly fusions: Record<string, number>;
   /** `tessera compile --explain`'s report: each rule's count and every near-match with its reason. */
   readonly explain: string;
+  /** ViT's and Swin's attention blocks whose probabilities the graph also returns, when asked for. */
+  readonly attention: readonly AttentionBlock[];
 }
 
 /** A .safetensors file the user picked: its name, for messages, and its bytes. */
@@ -43,8 +47,11 @@ export interface WeightsFile {
   readonly bytes: Uint8Array;
 }
 
-/** As the CLI's prepareModel: a state_dict file loaded as --weights loads it (loadStateDict) and checked against the graph; else initial weights. */
-export function compileModel(name: string, config: readonly string[], file?: WeightsFile): Compiled {
+/**
+ * As the CLI's prepareModel: a state_dict file loaded as --weights loads it (loadStateDict) and checked against the graph; else initial weights.
+ * `attention`: ViT's and Swin's attention probabilities of every block are extra outputs (for the map over a classified image).
+ */
+export function compileModel(name: string, config: readonly string[], file?: WeightsFile, options: { readonly attention?: boolean } = {}): Compiled {
   const { config: resolved, built } = buildModel(name, config);
   const traced = trace(built.module, built.inputs, built.outputs);
   let weights: Map<string, HostTensor>;
@@ -54,9 +61,10 @@ export function compileModel(name: string, config: readonly string[], file?: Wei
     ({ weights, notes } = loadStateDict(built.module, dequantizeWeights(decodeSafetensors(file.bytes, file.name), file.name), file.name));
     checkWeights(traced, weights, { source: file.name });
   } else weights = initialWeights(traced, WEIGHTS_SEED);
-  const { graph, stats } = compile(traced, { weights, explain: true });
+  const attention = options.attention ? attentionBlocks(built.module, traced) : [];
+  const { graph, stats } = compile(exposeAttention(traced, attention), { weights, explain: true });
   const weightsSource = file ? `${file.name}${notes.length ? ` (${notes.join('; ')})` : ''}` : `initial (seed ${WEIGHTS_SEED})`;
-  return { name, config: resolved, module: built.module, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats) };
+  return { name, config: resolved, module: built.module, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats), attention };
 }
 
 /** The tfjs backend the page runs on: wasm where the browser runs WebAssembly (its binaries served beside the page), else cpu. */
@@ -93,6 +101,22 @@ export interface Classified {
   /** The model's input size and the preset that resized the image to it. */
   readonly input: string;
   readonly top: readonly { readonly index: number; readonly label: string; readonly probability: number }[];
+  /** The crop the model saw, as an image. */
+  readonly seen: RgbImage;
+  /** Each attention block's probabilities (the compiled model's `attention`), by graph output, from the run that gave the top-5. */
+  readonly probs: Record<string, HostTensor>;
+}
+
+/** One run on a preprocessed (1, 3, H, W) image: the logits, and each attention block's probabilities by graph output. */
+export async function runPixels(model: Compiled, pixels: HostTensor): Promise<{ logits: HostTensor; probs: Record<string, HostTensor> }> {
+  const session = await Session.create(model.graph, { weights: model.weights });
+  let outputs: Record<string, HostTensor>;
+  try {
+    outputs = await session.run({ [imageInput(model.graph)!.name]: pixels });
+  } finally {
+    session.dispose();
+  }
+  return { logits: outputs[model.graph.outputs[0]!.name]!, probs: Object.fromEntries(model.attention.map((b) => [b.output, outputs[b.output]!])) };
 }
 
 /** `tessera run NAME --image`: torchvision's preprocessing, the model, the top-5 classes (ImageNet's labels for 1000 classes). */
@@ -101,14 +125,8 @@ export async function classify(model: Compiled, image: RgbImage, source: string)
   if (!input) throw new ImageError(`model '${model.name}' does not take an image (one input of shape (1, 3, H, W)); pick a vision model (vit_*, swin_*)`);
   const preset = presetFor(model.name, input.height, input.width);
   const pixels = preprocess(image, preset, [input.height, input.width]);
-  const session = await Session.create(model.graph, { weights: model.weights });
-  let logits: HostTensor;
-  try {
-    logits = Object.values(await session.run({ [input.name]: pixels }))[0]!;
-  } finally {
-    session.dispose();
-  }
+  const { logits, probs } = await runPixels(model, pixels);
   const classes = logits.shape.at(-1)!;
   const top = topK(logits.data as Float32Array, Math.min(5, classes)).map((r) => ({ ...r, label: classes === 1000 ? IMAGENET_LABELS[r.index]! : `class ${r.index}` }));
-  return { input: `${source} (${image.width}x${image.height}) -> ${input.width}x${input.height}, resize ${preset.resize} ${preset.interpolation}, center crop`, top };
+  return { input: `${source} (${image.width}x${image.height}) -> ${input.width}x${input.height}, resize ${preset.resize} ${preset.interpolation}, center crop`, top, seen: inputImage(pixels), probs };
 }
