@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,21 +21,43 @@ describe('tessera train transformer / tessera translate', () => {
     const first = await cli('train', 'transformer', '--checkpoint', ck, '--epochs', '1', ...TINY);
     expect(first.error).toBeUndefined();
     expect(first.out).toMatch(/trained 1 epochs in .* target tokens\/s\); loss/);
-    expect(first.out).toMatch(/held-out \(100 sentences, greedy with the KV cache\): mean BLEU \d\.\d{3}/);
-    expect(first.out).toMatch(/onnxruntime-node .* gives the tfjs tokens on 100\/100 held-out sentences/);
+    expect(first.out).toMatch(/held-out \(100 sentences, greedy with the KV cache\) mean BLEU: tfjs fp32 \d\.\d{3}, onnxruntime fp32 \d\.\d{3}, onnxruntime int8 \d\.\d{3} \(int8 - fp32 [-+]?\d\.\d{3}; target: a drop of at most 0\.01, (met|NOT met)\)/);
+    expect(first.out).toMatch(/held-out exact match: tfjs fp32 \d+%, onnxruntime fp32 \d+%, onnxruntime int8 \d+% \(int8 - fp32 [-+]?\d+ points\)/);
+    expect(first.out).toMatch(/onnxruntime-node .* gives the tfjs tokens on 100\/100 held-out sentences, int8 on \d+\/100/);
+    expect(first.out).toMatch(/ {2}int8: onnxruntime-node int8 \((\d+) of \d+ matmuls, \1 MatMulInteger\/DynamicQuantizeMatMul nodes\)/);
     for (const f of ['model.safetensors', 'optimizer.safetensors', 'config.json', 'loss.svg', 'encoder.onnx', 'decoder_step.onnx']) expect(existsSync(path.join(ck, f))).toBe(true);
     for (const f of ['encoder.onnx', 'decoder_step.onnx']) {
       const check = checkOnnxModel(path.join(ck, f));
       if (check.ok !== undefined) expect(check).toEqual({ ok: true });
     }
 
-    const resumed = await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, '--epochs', '1');
+    // after 4 epochs at 0.01 the model translates about half of each sentence (BLEU about 0.5): int8 has answers to keep
+    const resumed = await cli('train', 'transformer', '--checkpoint', ck, '--resume', ck, '--epochs', '3', '--lr', '0.01');
     expect(resumed.error).toBeUndefined();
     expect(lines.some((l) => l.startsWith(`resuming ${ck} after epoch 1 with its Adam state`))).toBe(true);
     const config = JSON.parse(readFileSync(path.join(ck, 'config.json'), 'utf8'));
-    expect(config.training.epochs).toBe(2);
-    expect(config.training.losses).toHaveLength(2);
-    expect(config.training.losses[1]).toBeLessThan(config.training.losses[0]);
+    expect(config.training.epochs).toBe(4);
+    expect(config.training.losses).toHaveLength(4);
+    expect(config.training.losses[3]).toBeLessThan(config.training.losses[0]);
+    const [tfjsBleu, fp32Bleu, int8Bleu] = (/mean BLEU: tfjs fp32 ([\d.]+), onnxruntime fp32 ([\d.]+), onnxruntime int8 ([\d.]+)/.exec(resumed.out!) ?? []).slice(1).map(Number) as [number, number, number];
+    expect(tfjsBleu).toBeGreaterThan(0.2);
+    expect(fp32Bleu).toBe(tfjsBleu);
+    // int8 moves the logits by about 2 % of their peak: it flips a token only where the top two are that
+    // close, which a half-trained model has in a few sentences (2 of 100 here); each such sentence moves
+    // the mean BLEU by at most 0.01
+    const int8Agree = Number(/int8 on (\d+)\/100/.exec(resumed.out!)![1]);
+    expect(int8Agree).toBeGreaterThanOrEqual(95);
+    expect(Math.abs(int8Bleu - fp32Bleu)).toBeLessThanOrEqual((100 - int8Agree) / 100);
+
+    // --epochs 0 evaluates the checkpoint as the training run did, and writes nothing
+    const before = readdirSync(ck).map((f) => [f, statSync(path.join(ck, f)).mtimeMs]);
+    const evaluated = await cli('train', 'transformer', '--resume', ck, '--epochs', '0');
+    expect(evaluated.error).toBeUndefined();
+    const heldOut = (out: string) => out.split('\n').filter((l) => /^held-out|^the same greedy loop|^ {2}int8:/.test(l));
+    expect(heldOut(evaluated.out!)).toEqual(heldOut(resumed.out!));
+    expect(heldOut(evaluated.out!)).toHaveLength(4);
+    expect(readdirSync(ck).map((f) => [f, statSync(path.join(ck, f)).mtimeMs])).toEqual(before);
+    expect((await cli('train', 'transformer', '--checkpoint', ck, '--epochs', '0')).error).toMatch(/--epochs 0 trains nothing: it evaluates the checkpoint --resume DIR names/);
 
     const svg = path.join(dir, 'attention.svg');
     const t = await cli('translate', '--checkpoint', ck, 'three hundred twelve', '--attention', '0', '--attention-svg', svg);
@@ -58,7 +80,7 @@ describe('tessera train transformer / tessera translate', () => {
     expect((await cli('train', 'transformer', '--checkpoint', path.join(ck, 'config.json'), '--epochs', '1', ...TINY)).error).toMatch(/is a file, not a directory/);
     // no directory can be made there (Node's recursive mkdir spun forever on it)
     expect((await cli('train', 'transformer', '--checkpoint', '/proc/tessera-nowhere/ck', '--epochs', '1', ...TINY)).error).toMatch(/cannot write the checkpoint in \/proc\/tessera-nowhere\/ck: ENOENT/);
-  }, 60_000);
+  }, 180_000);
 
   it('on Ctrl-C finishes the step, writes a checkpoint of it, and --resume goes on from the next batch', async () => {
     const ck = path.join(dir, 'interrupted');

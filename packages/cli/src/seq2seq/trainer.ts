@@ -1,11 +1,11 @@
 /** Teacher-forced training of a translator: Adam, gradient clipping by global norm, dropout in training mode only. */
 import * as tf from '@tensorflow/tfjs-core';
-import { type HostTensor, seededRandom } from '@tessera/graph-dsl';
+import { type Graph, type HostTensor, seededRandom } from '@tessera/graph-dsl';
 import { fromTf, Session, toTf } from '@tessera/runtime-tfjs';
 import { bleu } from './bleu.ts';
 import type { TrainingState } from './checkpoint.ts';
 import { type Pair, tokenize } from './corpus.ts';
-import { ortEngine, toBatch, translatorGraphs, type TranslatorSpec, tfjsEngine, translate } from './translator.ts';
+import { type StepEngine, toBatch, translatorGraphs, type TranslatorSpec, tfjsEngine, translate } from './translator.ts';
 import { Vocab } from './vocab.ts';
 
 export interface TrainOptions {
@@ -114,41 +114,36 @@ function shuffled(n: number, seed: number): number[] {
 }
 
 export interface Evaluation {
+  /** The engine's name (`tfjs wasm`, `onnxruntime-node int8 (...)`). */
+  readonly engine: string;
   readonly meanBleu: number;
   readonly exact: number;
   readonly examples: readonly { source: string; target: string; prediction: string; bleu: number }[];
-  /** With `compareOnnx`: how many sentences onnxruntime-node decoded to exactly the tfjs tokens. */
-  readonly onnxAgreement?: number;
 }
 
-/** Greedy (or beam) translations of held-out pairs with the cached decoder, scored with d2l's BLEU (k = 2). */
-export async function evaluate(spec: TranslatorSpec, weights: ReadonlyMap<string, HostTensor>, pairs: readonly Pair[], options: { beam?: number; k?: number; compareOnnx?: boolean } = {}): Promise<Evaluation> {
+/** Where decoding runs: tfjsEngine, ortEngine, int8Engine. */
+export type EngineMaker = (encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>) => Promise<StepEngine>;
+
+/** Greedy (or beam) translations of held-out pairs with the cached decoder on `engine` (tfjs by default), scored with d2l's BLEU (k = 2). */
+export async function evaluate(spec: TranslatorSpec, weights: ReadonlyMap<string, HostTensor>, pairs: readonly Pair[], options: { beam?: number; k?: number; engine?: EngineMaker } = {}): Promise<Evaluation> {
   const graphs = translatorGraphs(spec);
-  const [encoder, step] = [graphs.encoder(), graphs.decoderStep()];
-  const engine = await tfjsEngine(encoder, step, weights);
+  const engine = await (options.engine ?? tfjsEngine)(graphs.encoder(), graphs.decoderStep(), weights);
   try {
     const out = await translate(engine, spec, graphs.layers, pairs.map((p) => p.source), { beam: options.beam ?? 1 });
-    let onnxAgreement: number | undefined;
-    if (options.compareOnnx) {
-      const ort = await ortEngine(encoder, step, weights);
-      try {
-        const other = await translate(ort, spec, graphs.layers, pairs.map((p) => p.source), { beam: options.beam ?? 1 });
-        onnxAgreement = other.filter((t, i) => t.tokens.join(' ') === out[i]!.tokens.join(' ')).length;
-      } finally {
-        await ort.dispose();
-      }
-    }
     const examples = pairs.map((p, i) => {
       const pred = out[i]!.tokens;
       return { source: p.source, target: p.target, prediction: pred.join(' '), bleu: bleu(pred, tokenize(p.target), options.k ?? 2) };
     });
     return {
+      engine: engine.name,
       meanBleu: examples.reduce((s, e) => s + e.bleu, 0) / examples.length,
       exact: examples.filter((e) => e.prediction === tokenize(e.target).join(' ')).length / examples.length,
       examples,
-      ...(onnxAgreement !== undefined ? { onnxAgreement } : {}),
     };
   } finally {
     await engine.dispose();
   }
 }
+
+/** How many sentences two evaluations of the same pairs translated alike. */
+export const agreement = (a: Evaluation, b: Evaluation): number => a.examples.filter((e, i) => e.prediction === b.examples[i]!.prediction).length;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { numbersCorpus } from './corpus.ts';
 import { trainTranslator } from './trainer.ts';
-import { newSpec, ortEngine, tfjsEngine, toBatch, translate, TranslationError, translatorGraphs } from './translator.ts';
+import { int8Engine, newSpec, ortEngine, tfjsEngine, toBatch, translate, TranslationError, translatorGraphs } from './translator.ts';
 import { Vocab } from './vocab.ts';
 
 const corpus = numbersCorpus();
@@ -61,10 +61,20 @@ describe('a translator', () => {
     const tensorsBefore = tfjs.memory().numTensors;
     const tf = await tfjsEngine(graphs.encoder(), graphs.decoderStep(), loaded.weights);
     const ort = await ortEngine(graphs.encoder(), graphs.decoderStep(), loaded.weights);
+    const int8 = await int8Engine(graphs.encoder(), graphs.decoderStep(), loaded.weights);
     try {
       const a = await translate(tf, loaded.spec, graphs.layers, sentences);
       const b = await translate(ort, loaded.spec, graphs.layers, sentences);
       expect(b.map((t) => t.tokens)).toEqual(a.map((t) => t.tokens));
+      // int8: one pass quantized both halves; the encoder's outputs move, a little
+      expect(int8.name).toMatch(/^onnxruntime-node int8 \((\d+) of \d+ matmuls, \1 MatMulInteger\/DynamicQuantizeMatMul nodes\)$/);
+      expect(Number(/\((\d+) of/.exec(int8.name)![1])).toBeGreaterThan(0);
+      const src = toBatch(corpus.heldOut.slice(0, 8), new Vocab(loaded.spec.srcVocab), new Vocab(loaded.spec.tgtVocab), loaded.spec.numSteps);
+      const [fp32Enc, int8Enc] = [(await ort.encode({ src: src.src, src_valid_lens: src.src_valid_lens })).enc_outputs!, (await int8.encode({ src: src.src, src_valid_lens: src.src_valid_lens })).enc_outputs!];
+      const moved = Math.max(...Array.from(fp32Enc.data, (v, i) => Math.abs(v - int8Enc.data[i]!)));
+      expect(moved).toBeGreaterThan(0);
+      expect(moved / Math.max(...Array.from(fp32Enc.data, Math.abs))).toBeLessThan(0.05);
+      expect((await translate(int8, loaded.spec, graphs.layers, sentences)).every((t) => t.tokens.length > 0)).toBe(true);
       expect(a.some((t) => t.tokens.length > 0)).toBe(true);
       const beam = await translate(tf, loaded.spec, graphs.layers, sentences.slice(0, 2), { beam: 3 });
       expect(beam).toHaveLength(2);
@@ -76,6 +86,7 @@ describe('a translator', () => {
     } finally {
       await tf.dispose();
       await ort.dispose();
+      await int8.dispose();
     }
     expect(tfjs.memory().numTensors).toBe(tensorsBefore); // the device-resident caches are all freed
 

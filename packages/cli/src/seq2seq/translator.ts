@@ -3,11 +3,12 @@
  * the masked cross-entropy, and decoding (greedy or beam search) that reuses each block's cached
  * keys and values through the compiled one-step decoder, on tfjs or on ONNX Runtime.
  */
-import { compile, exportOnnx } from '@tessera/compiler';
+import { compile, encodeModel, exportOnnx, exportOnnxModel, type ModelProto } from '@tessera/compiler';
 import { type Graph, type HostTensor, hostTensor, initialWeights, trace } from '@tessera/graph-dsl';
 import { buildModel, type BuiltModel, type Config, ConfigError, resolveConfig, TRANSFORMER_DEFAULTS, transformerGraphs } from '@tessera/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { Session, toTf } from '@tessera/runtime-tfjs';
+import { INT8_OPS, int8Nodes, quantizedPair, weightsOf } from '../int8-held-out.ts';
 import { type Pair, tokenize } from './corpus.ts';
 import { truncatePad, Vocab } from './vocab.ts';
 
@@ -90,13 +91,11 @@ export interface StepEngine {
   dispose(): Promise<void>;
 }
 
-const pick = (w: ReadonlyMap<string, HostTensor>, g: Graph) => new Map(g.params.map((p) => [p.name, w.get(p.name)!]));
-
 /** The two halves as ONNX files' bytes: the encoder, and the one-step decoder with its cache as inputs and outputs. */
 export function exportHalves(spec: TranslatorSpec, weights: ReadonlyMap<string, HostTensor>): { encoder: Uint8Array; decoderStep: Uint8Array } {
   const graphs = translatorGraphs(spec);
   const [encoder, step] = [graphs.encoder(), graphs.decoderStep()];
-  return { encoder: exportOnnx(encoder, { weights: pick(weights, encoder), modelName: 'transformer_encoder' }), decoderStep: exportOnnx(step, { weights: pick(weights, step), modelName: 'transformer_decoder_step' }) };
+  return { encoder: exportOnnx(encoder, { weights: weightsOf(encoder, weights), modelName: 'transformer_encoder' }), decoderStep: exportOnnx(step, { weights: weightsOf(step, weights), modelName: 'transformer_decoder_step' }) };
 }
 
 /**
@@ -106,7 +105,7 @@ export function exportHalves(spec: TranslatorSpec, weights: ReadonlyMap<string, 
  * it; the rest when the engine is disposed.
  */
 export async function tfjsEngine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
-  const [e, s] = [await Session.create(encoder, { weights: pick(weights, encoder) }), await Session.create(step, { weights: pick(weights, step) })];
+  const [e, s] = [await Session.create(encoder, { weights: weightsOf(encoder, weights) }), await Session.create(step, { weights: weightsOf(step, weights) })];
   const onDevice = new WeakMap<HostTensor, tf.Tensor>();
   const live = new Set<tf.Tensor>();
   const lazy = (t: tf.Tensor): HostTensor => {
@@ -159,10 +158,21 @@ export async function tfjsEngine(encoder: Graph, step: Graph, weights: ReadonlyM
   };
 }
 
-export async function ortEngine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
+/** The fp32 export of both halves on ONNX Runtime. */
+export const ortEngine = (encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> =>
+  onnxEngine('onnxruntime-node', exportOnnxModel(encoder, { weights: weightsOf(encoder, weights) }), exportOnnxModel(step, { weights: weightsOf(step, weights) }));
+
+/** Both halves quantized by one pass, `tessera export --quantize dynamic`'s, on ONNX Runtime; its name says how many matmuls are int8. */
+export function int8Engine(encoder: Graph, step: Graph, weights: ReadonlyMap<string, HostTensor>): Promise<StepEngine> {
+  const [e, s] = [quantizedPair(encoder, weights), quantizedPair(step, weights)];
+  return onnxEngine(`onnxruntime-node int8 (${e.quantized + s.quantized} of ${e.matmuls + s.matmuls} matmuls, ${int8Nodes(e.int8) + int8Nodes(s.int8)} ${INT8_OPS.join('/')} nodes)`, e.int8, s.int8);
+}
+
+/** The encoder and the decoder step as ONNX models on onnxruntime-node. */
+async function onnxEngine(name: string, encoder: ModelProto, step: ModelProto): Promise<StepEngine> {
   const { createRequire } = await import('node:module');
   const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof import('onnxruntime-node');
-  const open = (g: Graph) => ort.InferenceSession.create(exportOnnx(g, { weights: pick(weights, g) }), { graphOptimizationLevel: 'all' });
+  const open = (m: ModelProto) => ort.InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'all' });
   const [e, s] = [await open(encoder), await open(step)];
   const run = async (session: Awaited<ReturnType<typeof open>>, feeds: Record<string, HostTensor>, fetch?: readonly string[]) => {
     const given = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(t.dtype, t.data, [...t.shape])]));
@@ -170,7 +180,7 @@ export async function ortEngine(encoder: Graph, step: Graph, weights: ReadonlyMa
     // ORT's output buffers are the caller's from here on: no copy.
     return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, { dtype: t.type === 'float32' ? 'float32' : 'int32', shape: t.dims.map(Number), data: t.data } as HostTensor]));
   };
-  return { name: 'onnxruntime-node', encode: (f) => run(e, f), step: (f, fetch) => run(s, f, fetch), dispose: async () => { await e.release(); await s.release(); } };
+  return { name, encode: (f) => run(e, f), step: (f, fetch) => run(s, f, fetch), dispose: async () => { await e.release(); await s.release(); } };
 }
 
 export interface DecodeOptions {
