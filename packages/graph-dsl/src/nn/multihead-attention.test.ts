@@ -34,6 +34,20 @@ describe('nn.MultiheadAttention', () => {
     })).toEqual({ output_0: ['B', 'L', '8'] });
   });
 
+  it("starts as torch 1.13's _reset_parameters: both biases 0, the projections random within their bounds", () => {
+    const weights = new nn.MultiheadAttention(16, 4).stateDict(3);
+    const values = (key: string) => Array.from(weights.get(key)!.data);
+    expect(values('in_proj_bias')).toEqual(new Array(48).fill(0));
+    expect(values('out_proj.bias')).toEqual(new Array(16).fill(0));
+    // xavier_uniform over (48, 16) for in_proj; Linear's kaiming bound 1/sqrt(16) for out_proj
+    const spread = (key: string) => [Math.min(...values(key)), Math.max(...values(key))];
+    expect(spread('in_proj_weight')[1]).toBeLessThanOrEqual(Math.sqrt(6 / 64));
+    expect(spread('in_proj_weight')[1]).toBeGreaterThan(0.2);
+    expect(spread('out_proj.weight')[0]).toBeGreaterThanOrEqual(-0.25);
+    expect(spread('out_proj.weight')[0]).toBeLessThan(-0.2);
+    expect([...weights.keys()]).toEqual(['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias']);
+  });
+
   it('refuses sizes torch refuses, as a ConfigError', () => {
     expect(() => new nn.MultiheadAttention(10, 4)).toThrow(new ConfigError('MultiheadAttention: embed_dim (10) must be divisible by num_heads (4)'));
     expect(() => new nn.MultiheadAttention(8, 0)).toThrow(new ConfigError('MultiheadAttention: num_heads must be a whole number above 0, got 0'));

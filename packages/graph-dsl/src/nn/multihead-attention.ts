@@ -35,6 +35,15 @@ function xavierUniform(fanOut: number, fanIn: number) {
   return { kind: 'uniform', low: -bound, high: bound } as const;
 }
 
+/** torch's out_proj (NonDynamicallyQuantizableLinear): a Linear whose bias starts at 0, as MultiheadAttention._reset_parameters sets it. */
+class OutProjection extends Linear {
+  override readonly bias: Parameter<1> | undefined;
+  constructor(embedDim: number, bias: boolean) {
+    super(embedDim, embedDim, bias);
+    this.bias = bias ? new Parameter([embedDim], { kind: 'constant', value: 0 }) : undefined;
+  }
+}
+
 /**
  * `torch.nn.MultiheadAttention`, with its parameter names, so that its `state_dict` loads as is:
  * `in_proj_weight` (3E, E) and `in_proj_bias`, or `q_proj_weight`, `k_proj_weight`,
@@ -71,7 +80,7 @@ export class MultiheadAttention extends Module {
     this.v_proj_weight = packed ? undefined : new Parameter([embedDim, this.vdim], xavierUniform(embedDim, this.vdim));
     const bias = options.bias ?? true;
     this.in_proj_bias = bias ? new Parameter([3 * embedDim], { kind: 'constant', value: 0 }) : undefined;
-    this.out_proj = new Linear(embedDim, embedDim, bias);
+    this.out_proj = new OutProjection(embedDim, bias);
   }
 
   forward(query: Tensor<'float32', 3>, key: Tensor<'float32', 3>, value: Tensor<'float32', 3>, call: MultiheadAttentionCall = {}): MultiheadAttentionResult {
