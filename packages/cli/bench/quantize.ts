@@ -1,14 +1,16 @@
 /**
- * Dynamic int8 against fp32 on ONNX Runtime: vit_b_16 and swin_t at 224x224 (torchvision's
- * state_dict, seeded random weights), our export for the portable and onnxruntime targets, fp32
- * and `--quantize dynamic` (the compiler's quantizeDynamic), timed in turn in one run at batch 1 and
- * 8, with the logits' relative error (max abs / max |fp32 logit|, same target, the batch-8 images)
- * and top-1 agreement next to each latency. PyTorch's own dynamic quantization of the same
- * torchvision model (torch.ao.quantization.quantize_dynamic on nn.Linear, its x86 engine) is the peer
- * with --torch (bench/torch_quantize.py; its engine, BLAS and threads printed): Debian's torch 1.13
- * runs on the reference BLAS, one thread, so that side takes about 5 minutes a model here.
+ * Int8 against fp32 on ONNX Runtime: vit_b_16 and swin_t at 224x224 (torchvision's state_dict,
+ * seeded random weights), our export for the portable and onnxruntime targets, fp32,
+ * `--quantize dynamic` (quantizeDynamic) and `--quantize static` (quantizeStatic, percentile 99.99
+ * ranges calibrated on 16 other seeded images), timed in turn in one run at batch 1 and 8, with the
+ * logits' relative error (max abs / max |fp32 logit|, same target, the batch-8 images) and top-1
+ * agreement next to each latency. PyTorch's own dynamic quantization of the same torchvision model
+ * (torch.ao.quantization.quantize_dynamic on nn.Linear, its x86 engine) is the peer when Debian's
+ * python3-torch is installed (bench/torch_quantize.py; its engine, BLAS and threads printed; --no-torch
+ * leaves it out): torch 1.13 there runs on the reference BLAS, one thread, so that side takes about 5
+ * minutes a model here. Part of `pnpm bench`.
  *
- * npx tsx packages/cli/bench/quantize.ts [vit_b_16 swin_t] [--batches 1,8] [--torch]   (about 3 minutes on 2 cores without --torch)
+ * npx tsx packages/cli/bench/quantize.ts [vit_b_16 swin_t] [--batches 1,8] [--no-torch]   (about 4 minutes on 2 cores without torch)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeModel, exportOnnxModel, type OnnxTarget, quantizeDynamic } from '@tessera/compiler';
+import { encodeModel, exportOnnxModel, type OnnxTarget, quantizeDynamic, quantizeStatic } from '@tessera/compiler';
+import { calibrate } from '@tessera/compiler/node';
 import { type HostTensor, hostTensor, seededRandom } from '@tessera/graph-dsl';
 import type * as Ort from 'onnxruntime-node';
 import { prepareModel } from '../src/model.ts';
@@ -30,8 +33,8 @@ const CONVERT = path.join(HERE, '../../models/scripts/pth_to_safetensors.py');
 const PYTHON = '/usr/bin/python3';
 const hasTorch = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' }).status === 0;
 const argv = process.argv.slice(2);
-const withTorch = argv.includes('--torch');
-if (withTorch && !hasTorch) throw new Error(`--torch: ${PYTHON} cannot import torch and torchvision`);
+const withTorch = hasTorch && !argv.includes('--no-torch');
+if (!hasTorch) say(`${PYTHON} cannot import torch and torchvision (apt-get install python3-torch python3-torchvision): no PyTorch peer, initial weights`);
 const names = argv.filter((a) => /^(vit|swin)_/.test(a));
 const batchArg = argv.indexOf('--batches');
 const BATCHES = (batchArg >= 0 ? argv[batchArg + 1]!.split(',').map(Number) : [1, 8]).sort((a, b) => a - b);
@@ -39,10 +42,12 @@ const LARGEST = BATCHES.at(-1)!;
 const ROUNDS = (batch: number) => (batch === 1 ? 7 : 3);
 const dir = mkdtempSync(path.join(tmpdir(), 'tessera-quantize-bench-'));
 
+const CALIBRATION_IMAGES = 16;
+
 interface Form {
   readonly label: string;
   readonly target: OnnxTarget;
-  readonly int8: boolean;
+  readonly int8: 'dynamic' | 'static' | undefined;
   readonly session: Ort.InferenceSession;
 }
 
@@ -60,7 +65,9 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
   const model = await prepareModel(name, [], weightsFile);
   // distinct seeded images, so that top-1 agreement counts different answers
   const random = seededRandom(0);
-  const images = hostTensor('float32', [LARGEST, 3, 224, 224], Array.from({ length: LARGEST * 3 * 224 * 224 }, () => random() * 4 - 2));
+  const randomImages = (n: number) => hostTensor('float32', [n, 3, 224, 224], Array.from({ length: n * 3 * 224 * 224 }, () => random() * 4 - 2));
+  const images = randomImages(LARGEST);
+  const calibration = Array.from({ length: CALIBRATION_IMAGES / 8 }, () => ({ image: randomImages(8) }));
   const imagesFile = path.join(dir, `${name}.images.f32`);
   writeFileSync(imagesFile, images.data);
   const batchOf = (b: number): HostTensor => hostTensor('float32', [b, 3, 224, 224], images.data.subarray(0, b * 3 * 224 * 224));
@@ -70,11 +77,14 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
   for (const target of ['portable', 'onnxruntime'] as const) {
     const fp32 = exportOnnxModel(model.graph, { weights: model.weights, target });
     // as export --quantize: the in-projection stays a matmul the pass quantizes
-    const q = quantizeDynamic(exportOnnxModel(model.graph, { weights: model.weights, target, fuseInProjection: false }), { target });
-    notes.push(`${target}: ${q.decisions.filter((d) => d.quantized).length} of ${q.decisions.length} matmuls int8`);
-    for (const [int8, m] of [[false, fp32], [true, q.model]] as const) {
+    const unpacked = exportOnnxModel(model.graph, { weights: model.weights, target, fuseInProjection: false });
+    const dynamic = quantizeDynamic(unpacked, { target });
+    const activations = dynamic.decisions.filter((d) => d.quantized).map((d) => d.activation);
+    const ranges = await calibrate(unpacked, activations, calibration, { kind: 'percentile', percentile: 99.99 });
+    notes.push(`${target}: ${activations.length} of ${dynamic.decisions.length} matmuls int8`);
+    for (const [int8, m] of [[undefined, fp32], ['dynamic', dynamic.model], ['static', quantizeStatic(unpacked, ranges, { target }).model]] as const) {
       const session = await ort.InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-      forms.push({ label: `ONNX Runtime, ${target}, ${int8 ? 'dynamic int8' : 'fp32'}`, target, int8, session });
+      forms.push({ label: `ONNX Runtime, ${target}, ${int8 ? `${int8} int8` : 'fp32'}`, target, int8, session });
     }
   }
   const run = async (f: Form, b: number) => (await f.session.run({ image: new ort.Tensor('float32', batchOf(b).data, [b, 3, 224, 224]) })).logits!.data as Float32Array;
@@ -118,13 +128,15 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
     accuracy.set('PyTorch quantize_dynamic int8', accuracyText(compareOutputs(logits(torch.fp32_logits, LARGEST), logits(torch.int8_logits, LARGEST))[0]!));
   }
 
+  say(`static: percentile 99.99 ranges over ${CALIBRATION_IMAGES} other seeded images`);
   const header = ['runtime', ...BATCHES.map((b) => `b${b} ms`), `logits rel. error vs fp32 (b${LARGEST}), top-1`];
   say(table([header, ...[...ms].map(([label, byBatch]) => [label, ...BATCHES.map((b) => byBatch.get(b)!.toFixed(1)), accuracy.get(label) ?? ''])]));
   const ratio = (a: string, b: string) => BATCHES.map((batch) => `batch ${batch}: ${(ms.get(a)!.get(batch)! / ms.get(b)!.get(batch)!).toFixed(2)}`).join(', ');
-  for (const target of ['portable', 'onnxruntime']) say(`int8 / fp32, ${target}: ${ratio(`ONNX Runtime, ${target}, dynamic int8`, `ONNX Runtime, ${target}, fp32`)}`);
-  say(`int8 onnxruntime / our best fp32 (onnxruntime): ${ratio('ONNX Runtime, onnxruntime, dynamic int8', 'ONNX Runtime, onnxruntime, fp32')}`);
+  for (const target of ['portable', 'onnxruntime']) {
+    for (const int8 of ['dynamic', 'static']) say(`${int8} int8 / fp32, ${target}: ${ratio(`ONNX Runtime, ${target}, ${int8} int8`, `ONNX Runtime, ${target}, fp32`)}`);
+  }
   if (torch) {
-    say(`ours int8 (onnxruntime) / PyTorch quantize_dynamic: ${ratio('ONNX Runtime, onnxruntime, dynamic int8', 'PyTorch quantize_dynamic int8')}`);
+    say(`ours dynamic int8 (onnxruntime) / PyTorch quantize_dynamic: ${ratio('ONNX Runtime, onnxruntime, dynamic int8', 'PyTorch quantize_dynamic int8')}`);
     say(`PyTorch ${torch.threads} threads, engine ${torch.engine}, BLAS: ${torch.blas}; quantize_dynamic replaced ${torch.linears} nn.Linear, left ${torch.float_linears} float (nn.MultiheadAttention's out_proj, its in-projection a bare parameter; Swin's attn.qkv and attn.proj, which torchvision reads as tensors)`);
   }
   say(`${notes.join('; ')}; ONNX Runtime ${ort.env.versions.common}, default threads`);

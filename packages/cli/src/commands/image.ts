@@ -56,6 +56,17 @@ export function decodeImage(bytes: Uint8Array, source: string, maxPixels = MAX_P
   }
 }
 
+/** A PNG or JPEG file, decoded; an ImageError names the file it cannot read or decode. */
+export function readImage(file: string, maxPixels = MAX_PIXELS): RgbImage {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new ImageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  return decodeImage(bytes, file, maxPixels);
+}
+
 export async function imageCommand(args: Args, log: (line: string) => void): Promise<string> {
   expectOptions(args, ['image', 'weights', 'config', 'backend', 'max-pixels']);
   const maxText = option(args, 'max-pixels');
@@ -65,13 +76,7 @@ export async function imageCommand(args: Args, log: (line: string) => void): Pro
   if (!name) throw new UsageError('tessera run needs a MODEL (see tessera list)');
   if (isModelFile(name)) throw new UsageError(`tessera run --image classifies with a catalog vision model (its preprocessing is torchvision's); give ${name} its input with --inputs`);
   const file = option(args, 'image')!;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new ImageError(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  const image = decodeImage(bytes, file, maxPixels);
+  const image = readImage(file, maxPixels);
   const model = await prepareModel(name, withOverrides(['batch=1'], args.options.get('config') ?? []), option(args, 'weights'));
   // one (1, 3, H, W) input of known size: anything else (attention's query, key, value of symbolic lengths) takes no image
   const input = imageInput(model.graph);
