@@ -40,6 +40,11 @@ export interface NarrowedWeights {
   readonly kept: Map<string, string>;
 }
 
+/** The `__metadata__` that says how a file's weights are stored. */
+export function weightsMetadata(dtype: WeightsDType): Record<string, string> {
+  return { [DTYPE_KEY]: dtype, [SCHEME_KEY]: SCHEMES[dtype] };
+}
+
 /** Why a tensor stays as it is under `dtype`, or undefined when it is narrowed. */
 export function keptBecause(t: HostTensor, dtype: WeightsDType): string | undefined {
   if (dtype === 'float32') return 'float32 asked for';
@@ -70,7 +75,7 @@ export function narrowWeights(weights: ReadonlyMap<string, HostTensor>, dtype: W
       narrow.set(key, 'I8');
     }
   }
-  return { tensors, narrow, kept, metadata: { [DTYPE_KEY]: dtype, [SCHEME_KEY]: SCHEMES[dtype] } };
+  return { tensors, narrow, kept, metadata: weightsMetadata(dtype) };
 }
 
 /** Symmetric int8 per row: scale = max |row| / 127 (a float32), values round(W / scale) in -127..127. */
