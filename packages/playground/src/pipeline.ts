@@ -10,7 +10,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { compile, exportOnnx, formatFusions, fusionCounts, humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops, type Summary, summarize } from '@tessera/compiler';
 import { checkWeights, type Graph, type HostTensor, initialWeights, type Module, randomInputs, symbolSizes, trace } from '@tessera/graph-dsl';
-import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, IMAGENET_LABELS, ImageError, imageInput, inputImage, preprocess, presetFor, type RgbImage, loadStateDict, topK } from '@tessera/models';
+import { buildModel, CATALOG, type CatalogEntry, type Config, configValueText, configWords, type FileModel, IMAGENET_LABELS, ImageError, imageInput, inputImage, preprocess, presetFor, type RgbImage, loadStateDict, topK } from '@tessera/models';
 import { type BackendInfo, initBackendInfo, Session } from '@tessera/runtime-tfjs';
 import { decodeSafetensors, dequantizeWeights, encodeSafetensors } from '@tessera/safetensors/codec';
 import { type AttentionBlock, attentionBlocks, exposeAttention } from './attention-map.ts';
@@ -53,18 +53,23 @@ export interface WeightsFile {
  */
 export function compileModel(name: string, config: readonly string[], file?: WeightsFile, options: { readonly attention?: boolean } = {}): Compiled {
   const { config: resolved, built } = buildModel(name, config);
-  const traced = trace(built.module, built.inputs, built.outputs);
+  return compileTraced({ name, config: resolved, ...built }, trace(built.module, built.inputs, built.outputs), file, options);
+}
+
+/** compileModel's steps after tracing, for a model of any source (the editor's model file too). */
+export function compileTraced(model: FileModel, traced: Graph, file?: WeightsFile, options: { readonly attention?: boolean } = {}): Compiled {
+  const { name, config: resolved, module } = model;
   let weights: Map<string, HostTensor>;
   let notes: readonly string[] = [];
   if (file) {
     // as --weights: float16 and int8 files read as float32, buffers checked and taken out, a ViT trained at another size interpolates its position embedding
-    ({ weights, notes } = loadStateDict(built.module, dequantizeWeights(decodeSafetensors(file.bytes, file.name), file.name), file.name));
+    ({ weights, notes } = loadStateDict(module, dequantizeWeights(decodeSafetensors(file.bytes, file.name), file.name), file.name));
     checkWeights(traced, weights, { source: file.name });
   } else weights = initialWeights(traced, WEIGHTS_SEED);
-  const attention = options.attention ? attentionBlocks(built.module, traced) : [];
+  const attention = options.attention ? attentionBlocks(module, traced) : [];
   const { graph, stats } = compile(exposeAttention(traced, attention), { weights, explain: true });
   const weightsSource = file ? `${file.name}${notes.length ? ` (${notes.join('; ')})` : ''}` : `initial (seed ${WEIGHTS_SEED})`;
-  return { name, config: resolved, module: built.module, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats), attention };
+  return { name, config: resolved, module, traced, graph, weights, weightsSource, fusions: fusionCounts(stats), explain: formatFusions(stats), attention };
 }
 
 /** The tfjs backend the page runs on: wasm where the browser runs WebAssembly (its binaries served beside the page), else cpu. */
