@@ -4,12 +4,12 @@
  */
 import type { BackendInfo } from '@tessera/runtime-tfjs';
 import type { Config } from '@tessera/models';
+import { showAttention } from './attention-view.ts';
 import { drawLayout } from './graph-view.ts';
 import { errorText, parseRequest, parseSeed, type Request, requestSearch, type RunResult } from './contract.ts';
 
 type Pipeline = typeof import('./pipeline.ts');
 type Compiled = ReturnType<Pipeline['compileModel']>;
-type Build = import('./editor.ts').Build;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const DEFAULT_MODEL = 'torch_multihead_attention';
@@ -142,8 +142,8 @@ async function pickedWeights(): Promise<{ name: string; bytes: Uint8Array } | un
   return picked && { name: picked.name, bytes: new Uint8Array(await picked.arrayBuffer()) };
 }
 
-/** Answers a request on screen and in #result; returns the compiled model, if it compiled. `build` makes the model instead of the catalog (the source editor's). */
-async function handle(p: Pipeline, backend: BackendInfo, request: Request, build?: Build): Promise<Compiled | undefined> {
+/** Answers a request on screen and in #result; returns the compiled model, if it compiled. */
+async function handle(p: Pipeline, backend: BackendInfo, request: Request): Promise<Compiled | undefined> {
   let compiled: Compiled | undefined;
   $('error').hidden = true;
   $('outputs').hidden = true;
@@ -151,8 +151,8 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request, build
   try {
     setStatus(`Compiling ${request.model}…`, true);
     await paint();
-    compiled = build ? await build(await pickedWeights()) : p.compileModel(request.model, request.config, await pickedWeights());
-    if (!build) drawConfigForm(p, request.model, compiled.config);
+    compiled = p.compileModel(request.model, request.config, await pickedWeights());
+    drawConfigForm(p, request.model, compiled.config);
     drawCompiled(compiled);
     drawSummary(p, compiled);
     drawExport(p, compiled);
@@ -186,18 +186,20 @@ async function pixelsOf(file: File): Promise<{ width: number; height: number; da
 /** Compiles the form's model and classifies the picked image with it; the top classes into the table and #result. */
 async function classifyImage(p: Pipeline, backend: BackendInfo, file: File): Promise<void> {
   $('error').hidden = true;
+  $('attention').hidden = true;
   $('result').textContent = '';
   try {
     const request = formRequest(false);
     setStatus(`Compiling ${request.model} and classifying ${file.name}…`, true);
     await paint();
-    const compiled = p.compileModel(request.model, request.config, await pickedWeights());
+    const compiled = p.compileModel(request.model, request.config, await pickedWeights(), { attention: true });
     const classified = await p.classify(compiled, await pixelsOf(file), file.name);
     $('classified-input').textContent = classified.input;
     const rows = classified.top.map((r, i) => `<tr><td>${i + 1}.</td><td class="n">${(r.probability * 100).toFixed(2)}%</td><td></td><td class="n">${r.index}</td></tr>`);
     $('top5').innerHTML = `<tr><th></th><th>probability</th><th>class</th><th>index</th></tr>${rows.join('')}`;
     // labels as text: they are data, not markup
     [...$('top5').querySelectorAll('tr')].slice(1).forEach((tr, i) => (tr.children[2]!.textContent = classified.top[i]!.label));
+    showAttention($('attention'), p.blockMap, compiled.attention, classified.probs, classified.seen);
     $('result').textContent = JSON.stringify({ model: request.model, backend: backend.name, top: classified.top });
     setStatus(`Classified ${file.name} with ${request.model}${compiled.weightsSource.startsWith('initial') ? ' (initial weights: the classes mean nothing)' : ''}.`);
   } catch (e) {
@@ -251,22 +253,7 @@ async function start(): Promise<void> {
     const file = ev.dataTransfer?.files[0];
     if (file) void classifyImage(p, backend, file);
   });
-  // the DSL source editor (./editor.ts, its own chunk with the transpiler, loaded when first opened): its model goes through handle as a catalog model
-  $('edit-source').addEventListener('click', () => {
-    import('./editor.ts')
-      .then((editor) =>
-        editor.openEditor((run, build) => {
-          try {
-            const request = { ...formRequest(run), model: editor.EDITOR_FILE, config: [] };
-            void handle(p, backend, request, build).then((c) => (shown = c ?? shown));
-          } catch (e) {
-            showError(e);
-          }
-        }),
-      )
-      .catch(showError);
-  });
-  for (const id of ['model', 'compile', 'run', 'classify', 'edit-source']) $<HTMLButtonElement>(id).disabled = false;
+  for (const id of ['model', 'compile', 'run', 'classify']) $<HTMLButtonElement>(id).disabled = false;
 
   const request = parseRequest(location.search);
   const first = request ?? { model: DEFAULT_MODEL, config: [], seed: 0, run: false };

@@ -5,7 +5,7 @@
  * of `tessera compile NAME --explain`; an error is the CLI's text. Screenshots go to artifacts/.
  * Needs the built page (`pnpm build`; the turbo test task builds first); builds it when missing.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,17 +19,18 @@ import { humanCount, ONNX_TARGETS, readableFlops, type Summary } from '@tessera/
 import { hostTensor, initialWeights, seededRandom, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, configWords } from '@tessera/models';
 import { decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
-import { runProcess } from '../../cli/src/cli-testing.ts';
+import { decodeImage } from '../../cli/src/commands/image.ts';
+import { blockMap } from '../src/attention-map.ts';
 import { type RunResult, summarizeOutputs } from '../src/contract.ts';
+import { classify, compileModel } from '../src/pipeline.ts';
 
 const PACKAGE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(PACKAGE, 'dist');
 const ARTIFACTS = path.join(PACKAGE, 'artifacts');
 const CHROMIUM = '/usr/bin/chromium';
 const TOLERANCE = 1e-4;
-/** The source editor's first text, and the CLI that runs the same file. */
-const EXAMPLE = path.join(PACKAGE, '../../examples/prenorm-block/block.ts');
-const BIN = path.join(PACKAGE, '../cli/bin/tessera.mjs');
+/** A torchvision-checked fixture of the CLI's image tests. */
+const IMAGE = path.join(PACKAGE, '../cli/fixtures/crop_4x3.png');
 const CASES = ['torch_multihead_attention', 'transformer', 'torch_transformer', 'vit_b_16', 'swin_t'];
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
@@ -228,30 +229,96 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     await page.close();
   }, 300_000);
 
-  it('classifies a picked image as tessera run --image: the same top-5 classes and probabilities', async () => {
-    const words = configWords(CATALOG.find((e) => e.name === 'vit_b_16')!.small);
-    const { page } = await contract(`?model=vit_b_16&config=${encodeURIComponent(words.join(';'))}`, 'classify-vit');
-    // a torchvision-checked fixture of the CLI's image tests
-    const image = path.join(PACKAGE, '../cli/fixtures/crop_4x3.png');
-    // every weight random: ViT's initial head is zeros, which gives every class the same probability whatever the image
-    const { built } = buildModel('vit_b_16', words);
+  /** Every weight random, in a file to pick: ViT's initial head is zeros, which gives every class the same probability whatever the image. */
+  function randomWeightsFile(name: string, words: readonly string[]): string {
+    const { built } = buildModel(name, words);
     const random = seededRandom(5);
     const weights = new Map([...initialWeights(trace(built.module, built.inputs, built.outputs))].map(([k, t]) => [k, hostTensor('float32', t.shape, Array.from(t.data, () => random() - 0.5))]));
-    const weightsFile = path.join(work, 'vit-random.safetensors');
-    writeSafetensorsFile(weightsFile, weights);
+    const file = path.join(work, `${name}-random.safetensors`);
+    writeSafetensorsFile(file, weights);
+    return file;
+  }
+
+  /** Picks the weights file and IMAGE on the page, classifies, and returns #result's top classes. */
+  async function classifyOnPage(page: Page, weightsFile: string): Promise<{ top: { index: number; probability: number }[] }> {
     await page.setInputFiles('#weights', weightsFile);
-    await page.setInputFiles('#image', image);
+    await page.setInputFiles('#image', IMAGE);
     await page.click('#classify');
     await page.waitForFunction(() => document.getElementById('result')!.textContent !== '');
     const result = JSON.parse((await page.textContent('#result'))!) as { top: { index: number; probability: number }[] } | { error: string };
     if ('error' in result) throw new Error(`the page reports an error: ${result.error}`);
+    return result;
+  }
+
+  it('classifies a picked image as tessera run --image: the same top-5 classes and probabilities', async () => {
+    const words = configWords(CATALOG.find((e) => e.name === 'vit_b_16')!.small);
+    const { page } = await contract(`?model=vit_b_16&config=${encodeURIComponent(words.join(';'))}`, 'classify-vit');
+    const weightsFile = randomWeightsFile('vit_b_16', words);
+    const result = await classifyOnPage(page, weightsFile);
     await page.screenshot({ path: path.join(ARTIFACTS, 'classify-vit.png'), fullPage: true });
-    const { out } = await tessera('run', 'vit_b_16', '--config', ...words, '--weights', weightsFile, '--image', image);
+    const { out } = await tessera('run', 'vit_b_16', '--config', ...words, '--weights', weightsFile, '--image', IMAGE);
     const cli = [...out!.matchAll(/^\d\. +([\d.]+)% +class (\d+) \(\d+\)$/gm)].map((m) => ({ index: Number(m[2]), percent: Number(m[1]) }));
     expect(cli).toHaveLength(5);
     expect(result.top.map((r) => r.index)).toEqual(cli.map((r) => r.index));
     result.top.forEach((r, i) => expect(Math.abs(r.probability * 100 - cli[i]!.percent)).toBeLessThanOrEqual(0.006));
     expect(result.top[0]!.probability - result.top[4]!.probability, 'the classes must differ for the order to mean something').toBeGreaterThan(0.01);
+    await page.close();
+  }, 300_000);
+
+  /** A small model classifies IMAGE with random weights on the page, and in Node: the same file, image decoding as tessera run --image, the page's own pipeline. */
+  async function classifiedOnPageAndInNode(name: string) {
+    const words = configWords(CATALOG.find((e) => e.name === name)!.small);
+    const { page } = await contract(`?model=${name}&config=${encodeURIComponent(words.join(';'))}`, `attention-${name}`);
+    const weightsFile = randomWeightsFile(name, words);
+    const result = await classifyOnPage(page, weightsFile);
+    const compiled = compileModel(name, words, { name: path.basename(weightsFile), bytes: readFileSync(weightsFile) }, { attention: true });
+    return { page, result, compiled, node: await classify(compiled, decodeImage(readFileSync(IMAGE), IMAGE), IMAGE) };
+  }
+
+  it("draws the chosen ViT block's attention over the image: the values of the Node-side maps within 1e-4, from the run of the top-5", async () => {
+    const { page, result, compiled, node } = await classifiedOnPageAndInNode('vit_b_16');
+    expect(result.top.map((r) => r.index)).toEqual(node.top.map((r) => r.index));
+    const drawn = () => page.$eval('#attention-map', (c) => {
+      const canvas = c as HTMLCanvasElement;
+      const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      const colours = new Set<number>();
+      for (let i = 0; i < pixels.length; i += 4) colours.add((pixels[i]! << 16) | (pixels[i + 1]! << 8) | pixels[i + 2]!);
+      return { values: JSON.parse(canvas.dataset.values!) as number[], block: canvas.dataset.block, width: canvas.width, colours: colours.size, opaque: pixels.every((v, i) => i % 4 !== 3 || v === 255) };
+    });
+    const cases = [
+      { block: 'encoder.layers.encoder_layer_0', head: '1', rollout: false, want: blockMap(compiled.attention, node.probs, 'encoder.layers.encoder_layer_0', 1) },
+      { block: 'encoder.layers.encoder_layer_1', head: 'mean', rollout: true, want: blockMap(compiled.attention, node.probs, 'encoder.layers.encoder_layer_1', 'mean', true) },
+    ];
+    for (const c of cases) {
+      await page.selectOption('#attention-block', c.block);
+      await page.selectOption('#attention-head', c.head);
+      await page.setChecked('#attention-rollout', c.rollout);
+      const got = await drawn();
+      expect(got.block).toBe(c.block);
+      expect(got.values).toHaveLength(16);
+      got.values.forEach((v, i) => expect(Math.abs(v - c.want.values[i]!), `${c.block} head ${c.head}${c.rollout ? ' rollout' : ''} [${i}]`).toBeLessThanOrEqual(TOLERANCE));
+      // a 4x4 map blended smoothly over a 32x32 crop scaled to the canvas: many colours, no transparent pixel
+      expect(got.width).toBeGreaterThanOrEqual(320);
+      expect(got.colours).toBeGreaterThan(200);
+      expect(got.opaque).toBe(true);
+    }
+    expect(await page.textContent('#attention-note')).toContain('rollout over blocks 0..1');
+    await page.locator('#classify-section').screenshot({ path: path.join(ARTIFACTS, 'attention-vit.png') });
+    await page.close();
+  }, 300_000);
+
+  it("draws Swin's last block as the mean attention each patch receives within its window, as in Node within 1e-4", async () => {
+    const { page, result, compiled, node } = await classifiedOnPageAndInNode('swin_t');
+    expect(result.top.map((r) => r.index)).toEqual(node.top.map((r) => r.index));
+    const last = compiled.attention.at(-1)!.path;
+    const want = blockMap(compiled.attention, node.probs, last, 'mean');
+    const got = await page.$eval('#attention-map', (c) => ({ values: JSON.parse((c as HTMLCanvasElement).dataset.values!) as number[], block: (c as HTMLCanvasElement).dataset.block }));
+    expect(got.block).toBe('features.3.1');
+    expect(got.values).toHaveLength(want.values.length);
+    got.values.forEach((v, i) => expect(Math.abs(v - want.values[i]!), `[${i}]`).toBeLessThanOrEqual(TOLERANCE));
+    expect(await page.textContent('#attention-note')).toMatch(/within windows of 4x4 patches \(shifted by 2,2 in this block\)/);
+    expect(await page.$$eval('#attention-block option', (os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(['features.1.0', 'features.1.1', 'features.3.0', 'features.3.1']);
+    await page.locator('#classify-section').screenshot({ path: path.join(ARTIFACTS, 'attention-swin.png') });
     await page.close();
   }, 300_000);
 
@@ -272,92 +339,6 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     await page.fill('#seed', '1.5');
     await page.click('#run');
     expect(JSON.parse((await page.textContent('#result'))!)).toEqual({ error: 'seed=1.5: expected a seed, a whole number from 0' });
-    await page.close();
-  }, 300_000);
-
-  /** The editor's text written as model.ts in a folder of its own, and `tessera ARGS` run there on it (`model.ts` named as the page names it). */
-  async function cliOnFile(text: string, folder: string, ...argv: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    const dir = path.join(work, folder);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'model.ts'), text);
-    return runProcess(process.execPath, [BIN, ...argv], { cwd: dir });
-  }
-
-  /** Opens the source editor, types `text` in place of its example and presses `button`; the page's #result. */
-  async function fromEditor(page: Page, text: string, button: '#source-compile' | '#source-run'): Promise<RunResult | { error: string }> {
-    if (!(await page.isVisible('#source'))) await page.click('#edit-source');
-    await page.waitForSelector('#source', { state: 'visible' });
-    await page.fill('#source', text);
-    await page.$eval('#result', (r) => (r.textContent = ''));
-    await page.click(button);
-    await page.waitForFunction(() => document.getElementById('result')!.textContent !== '', undefined, { timeout: 120_000 });
-    return JSON.parse((await page.textContent('#result'))!) as RunResult | { error: string };
-  }
-
-  it('compiles and runs a model typed into the source editor as tessera run ./model.ts --random-inputs does; its boxes name its lines', async () => {
-    const { page } = await contract('?model=torch_multihead_attention', 'editor-open');
-    await page.click('#edit-source');
-    await page.waitForSelector('#source', { state: 'visible' });
-    const example = readFileSync(EXAMPLE, 'utf8');
-    expect(await page.inputValue('#source')).toBe(example);
-    const text = example.replace('export const EMBED_DIM = 64;', 'export const EMBED_DIM = 32;').replace('new PreNormBlock(EMBED_DIM, 4)', 'new PreNormBlock(EMBED_DIM, 2, 2)');
-    expect(text).not.toBe(example);
-    await page.fill('#seed', '4');
-    const result = await fromEditor(page, text, '#source-run');
-    await page.waitForFunction(() => !document.getElementById('status')!.classList.contains('busy'));
-    await page.screenshot({ path: path.join(ARTIFACTS, 'editor-run.png'), fullPage: true });
-    if ('error' in result) throw new Error(`the page reports an error: ${result.error}`);
-    expect(result.model).toBe('model.ts');
-    const ran = await cliOnFile(text, 'editor-run', 'run', './model.ts', '--random-inputs', '4', '--output', 'out.safetensors');
-    expect(ran.status, ran.stderr).toBe(0);
-    const node = summarizeOutputs(Object.fromEntries(readSafetensorsFile(path.join(work, 'editor-run', 'out.safetensors')).tensors));
-    expect(Object.keys(result.outputs)).toEqual(Object.keys(node));
-    for (const [output, want] of Object.entries(node)) {
-      const got = result.outputs[output]!;
-      expect(got.shape, output).toEqual([2, 5, 32]);
-      expect(got.shape, output).toEqual(want.shape);
-      expect(Math.abs(got.sum - want.sum), `${output} sum ${got.sum} vs ${want.sum}`).toBeLessThanOrEqual(TOLERANCE * Math.max(1, Math.abs(want.sum)));
-      got.first.forEach((v, k) => expect(Math.abs(v - want.first[k]!), `${output}[${k}]`).toBeLessThanOrEqual(TOLERANCE));
-    }
-    // a box shows its op, its type and the editor line that wrote it: the traced MLP's last Linear at forward's last line
-    await page.check('input[name=stage][value=traced]');
-    const line = text.split('\n').findIndex((l) => l.includes('return attended.add(')) + 1;
-    const boxes = await page.$$eval('#graph .box', (gs) => gs.map((g) => [...g.querySelectorAll('text')].map((t) => t.textContent)));
-    expect(boxes.some((b) => b[0] === 'MatMul' && /^f32\[B, T, 32\]$/.test(b[1]!) && b[2] === `mlp.2 · model.ts:${line}`)).toBe(true);
-    await page.close();
-  }, 300_000);
-
-  it("a shape error in the editor is tessera compile model.ts's text, its line marked and selected; a syntax error too", async () => {
-    const { page } = await contract('?model=torch_multihead_attention', 'editor-error-open');
-    const broken = readFileSync(EXAMPLE, 'utf8').replace('new nn.Linear(mlpRatio * embedDim, embedDim)', 'new nn.Linear(mlpRatio * embedDim + 1, embedDim)');
-    const cases = [
-      { text: broken, folder: 'editor-shape', line: broken.split('\n').findIndex((l) => l.includes('return attended.add(')) + 1 },
-      { text: broken.replace('const h = this.norm1.forward(x);', 'const h = this.norm1.forward(x;'), folder: 'editor-syntax', line: broken.split('\n').findIndex((l) => l.includes('const h = this.norm1')) + 1 },
-    ];
-    for (const c of cases) {
-      const result = await fromEditor(page, c.text, '#source-compile');
-      const shown = (await page.textContent('#source-error'))!;
-      expect(result).toEqual({ error: shown.replace(/^error: /, '') });
-      expect(shown).toContain(`model.ts:${c.line}:`);
-      const cli = await cliOnFile(c.text, c.folder, 'compile', 'model.ts');
-      expect(cli.status).toBe(1);
-      // the syntax error's words are the transpiler's (sucrase here, esbuild in the CLI); its line is the same
-      if (c.folder === 'editor-shape') expect(shown).toBe(cli.stderr.trim());
-      else expect(cli.stderr).toContain(`model.ts:${c.line}:`);
-      expect(await page.isVisible('#source-error')).toBe(true);
-      expect(await page.$$eval('#editor-lines span.error', (spans) => spans.map((s) => s.textContent))).toEqual([String(c.line)]);
-      expect(await page.isVisible('#editor-mark')).toBe(true);
-      const selected = await page.$eval('#source', (t) => {
-        const area = t as HTMLTextAreaElement;
-        return { line: area.value.slice(0, area.selectionStart).split('\n').length, text: area.value.slice(area.selectionStart, area.selectionEnd) };
-      });
-      expect(selected).toEqual({ line: c.line, text: c.text.split('\n')[c.line - 1] });
-      await page.locator('#source-section').screenshot({ path: path.join(ARTIFACTS, `${c.folder}.png`) });
-    }
-    // fixing the text clears the mark
-    await page.fill('#source', readFileSync(EXAMPLE, 'utf8'));
-    expect(await page.isVisible('#source-error')).toBe(false);
-    expect(await page.$$eval('#editor-lines span.error', (spans) => spans.length)).toBe(0);
     await page.close();
   }, 300_000);
 });
