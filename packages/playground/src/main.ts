@@ -10,6 +10,7 @@ import { errorText, parseRequest, parseSeed, type Request, requestSearch, type R
 
 type Pipeline = typeof import('./pipeline.ts');
 type Compiled = ReturnType<Pipeline['compileModel']>;
+type Build = import('./editor.ts').Build;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const DEFAULT_MODEL = 'torch_multihead_attention';
@@ -142,8 +143,8 @@ async function pickedWeights(): Promise<{ name: string; bytes: Uint8Array } | un
   return picked && { name: picked.name, bytes: new Uint8Array(await picked.arrayBuffer()) };
 }
 
-/** Answers a request on screen and in #result; returns the compiled model, if it compiled. */
-async function handle(p: Pipeline, backend: BackendInfo, request: Request): Promise<Compiled | undefined> {
+/** Answers a request on screen and in #result; returns the compiled model, if it compiled. `build` makes the model instead of the catalog (the source editor's). */
+async function handle(p: Pipeline, backend: BackendInfo, request: Request, build?: Build): Promise<Compiled | undefined> {
   let compiled: Compiled | undefined;
   $('error').hidden = true;
   $('outputs').hidden = true;
@@ -151,8 +152,8 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request): Prom
   try {
     setStatus(`Compiling ${request.model}…`, true);
     await paint();
-    compiled = p.compileModel(request.model, request.config, await pickedWeights());
-    drawConfigForm(p, request.model, compiled.config);
+    compiled = build ? await build(await pickedWeights()) : p.compileModel(request.model, request.config, await pickedWeights());
+    if (!build) drawConfigForm(p, request.model, compiled.config);
     drawCompiled(compiled);
     drawSummary(p, compiled);
     drawExport(p, compiled);
@@ -253,7 +254,22 @@ async function start(): Promise<void> {
     const file = ev.dataTransfer?.files[0];
     if (file) void classifyImage(p, backend, file);
   });
-  for (const id of ['model', 'compile', 'run', 'classify']) $<HTMLButtonElement>(id).disabled = false;
+  // the DSL source editor (./editor.ts, its own chunk with the transpiler, loaded when first opened): its model goes through handle as a catalog model
+  $('edit-source').addEventListener('click', () => {
+    import('./editor.ts')
+      .then((editor) =>
+        editor.openEditor((run, build) => {
+          try {
+            const request = { ...formRequest(run), model: editor.EDITOR_FILE, config: [] };
+            void handle(p, backend, request, build).then((c) => (shown = c ?? shown));
+          } catch (e) {
+            showError(e);
+          }
+        }),
+      )
+      .catch(showError);
+  });
+  for (const id of ['model', 'compile', 'run', 'classify', 'edit-source']) $<HTMLButtonElement>(id).disabled = false;
 
   const request = parseRequest(location.search);
   const first = request ?? { model: DEFAULT_MODEL, config: [], seed: 0, run: false };

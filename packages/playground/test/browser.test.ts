@@ -5,7 +5,7 @@
  * of `tessera compile NAME --explain`; an error is the CLI's text. Screenshots go to artifacts/.
  * Needs the built page (`pnpm build`; the turbo test task builds first); builds it when missing.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { humanCount, ONNX_TARGETS, readableFlops, type Summary } from '@tessera/
 import { hostTensor, initialWeights, seededRandom, trace } from '@tessera/graph-dsl';
 import { buildModel, CATALOG, configWords } from '@tessera/models';
 import { decodeSafetensors, readSafetensorsFile, writeSafetensorsFile } from '@tessera/safetensors';
+import { runProcess } from '../../cli/src/cli-testing.ts';
 import { decodeImage } from '../../cli/src/commands/image.ts';
 import { blockMap } from '../src/attention-map.ts';
 import { type RunResult, summarizeOutputs } from '../src/contract.ts';
@@ -31,6 +32,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const TOLERANCE = 1e-4;
 /** A torchvision-checked fixture of the CLI's image tests. */
 const IMAGE = path.join(PACKAGE, '../cli/fixtures/crop_4x3.png');
+/** The source editor's first text, and the CLI that runs the same file. */
+const EXAMPLE = path.join(PACKAGE, '../../examples/prenorm-block/block.ts');
+const BIN = path.join(PACKAGE, '../cli/bin/tessera.mjs');
 const CASES = ['torch_multihead_attention', 'transformer', 'torch_transformer', 'vit_b_16', 'swin_t'];
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
@@ -339,6 +343,92 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     await page.fill('#seed', '1.5');
     await page.click('#run');
     expect(JSON.parse((await page.textContent('#result'))!)).toEqual({ error: 'seed=1.5: expected a seed, a whole number from 0' });
+    await page.close();
+  }, 300_000);
+
+  /** The editor's text written as model.ts in a folder of its own, and `tessera ARGS` run there on it (`model.ts` named as the page names it). */
+  async function cliOnFile(text: string, folder: string, ...argv: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    const dir = path.join(work, folder);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'model.ts'), text);
+    return runProcess(process.execPath, [BIN, ...argv], { cwd: dir });
+  }
+
+  /** Opens the source editor, types `text` in place of its example and presses `button`; the page's #result. */
+  async function fromEditor(page: Page, text: string, button: '#source-compile' | '#source-run'): Promise<RunResult | { error: string }> {
+    if (!(await page.isVisible('#source'))) await page.click('#edit-source');
+    await page.waitForSelector('#source', { state: 'visible' });
+    await page.fill('#source', text);
+    await page.$eval('#result', (r) => (r.textContent = ''));
+    await page.click(button);
+    await page.waitForFunction(() => document.getElementById('result')!.textContent !== '', undefined, { timeout: 120_000 });
+    return JSON.parse((await page.textContent('#result'))!) as RunResult | { error: string };
+  }
+
+  it('compiles and runs a model typed into the source editor as tessera run ./model.ts --random-inputs does; its boxes name its lines', async () => {
+    const { page } = await contract('?model=torch_multihead_attention', 'editor-open');
+    await page.click('#edit-source');
+    await page.waitForSelector('#source', { state: 'visible' });
+    const example = readFileSync(EXAMPLE, 'utf8');
+    expect(await page.inputValue('#source')).toBe(example);
+    const text = example.replace('export const EMBED_DIM = 64;', 'export const EMBED_DIM = 32;').replace('new PreNormBlock(EMBED_DIM, 4)', 'new PreNormBlock(EMBED_DIM, 2, 2)');
+    expect(text).not.toBe(example);
+    await page.fill('#seed', '4');
+    const result = await fromEditor(page, text, '#source-run');
+    await page.waitForFunction(() => !document.getElementById('status')!.classList.contains('busy'));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'editor-run.png'), fullPage: true });
+    if ('error' in result) throw new Error(`the page reports an error: ${result.error}`);
+    expect(result.model).toBe('model.ts');
+    const ran = await cliOnFile(text, 'editor-run', 'run', './model.ts', '--random-inputs', '4', '--output', 'out.safetensors');
+    expect(ran.status, ran.stderr).toBe(0);
+    const node = summarizeOutputs(Object.fromEntries(readSafetensorsFile(path.join(work, 'editor-run', 'out.safetensors')).tensors));
+    expect(Object.keys(result.outputs)).toEqual(Object.keys(node));
+    for (const [output, want] of Object.entries(node)) {
+      const got = result.outputs[output]!;
+      expect(got.shape, output).toEqual([2, 5, 32]);
+      expect(got.shape, output).toEqual(want.shape);
+      expect(Math.abs(got.sum - want.sum), `${output} sum ${got.sum} vs ${want.sum}`).toBeLessThanOrEqual(TOLERANCE * Math.max(1, Math.abs(want.sum)));
+      got.first.forEach((v, k) => expect(Math.abs(v - want.first[k]!), `${output}[${k}]`).toBeLessThanOrEqual(TOLERANCE));
+    }
+    // a box shows its op, its type and the editor line that wrote it: the traced MLP's last Linear at forward's last line
+    await page.check('input[name=stage][value=traced]');
+    const line = text.split('\n').findIndex((l) => l.includes('return attended.add(')) + 1;
+    const boxes = await page.$$eval('#graph .box', (gs) => gs.map((g) => [...g.querySelectorAll('text')].map((t) => t.textContent)));
+    expect(boxes.some((b) => b[0] === 'MatMul' && /^f32\[B, T, 32\]$/.test(b[1]!) && b[2] === `mlp.2 · model.ts:${line}`)).toBe(true);
+    await page.close();
+  }, 300_000);
+
+  it("a shape error in the editor is tessera compile model.ts's text, its line marked and selected; a syntax error too", async () => {
+    const { page } = await contract('?model=torch_multihead_attention', 'editor-error-open');
+    const broken = readFileSync(EXAMPLE, 'utf8').replace('new nn.Linear(mlpRatio * embedDim, embedDim)', 'new nn.Linear(mlpRatio * embedDim + 1, embedDim)');
+    const cases = [
+      { text: broken, folder: 'editor-shape', line: broken.split('\n').findIndex((l) => l.includes('return attended.add(')) + 1 },
+      { text: broken.replace('const h = this.norm1.forward(x);', 'const h = this.norm1.forward(x;'), folder: 'editor-syntax', line: broken.split('\n').findIndex((l) => l.includes('const h = this.norm1')) + 1 },
+    ];
+    for (const c of cases) {
+      const result = await fromEditor(page, c.text, '#source-compile');
+      const shown = (await page.textContent('#source-error'))!;
+      expect(result).toEqual({ error: shown.replace(/^error: /, '') });
+      expect(shown).toContain(`model.ts:${c.line}:`);
+      const cli = await cliOnFile(c.text, c.folder, 'compile', 'model.ts');
+      expect(cli.status).toBe(1);
+      // the syntax error's words are the transpiler's (sucrase here, esbuild in the CLI); its line is the same
+      if (c.folder === 'editor-shape') expect(shown).toBe(cli.stderr.trim());
+      else expect(cli.stderr).toContain(`model.ts:${c.line}:`);
+      expect(await page.isVisible('#source-error')).toBe(true);
+      expect(await page.$$eval('#editor-lines span.error', (spans) => spans.map((s) => s.textContent))).toEqual([String(c.line)]);
+      expect(await page.isVisible('#editor-mark')).toBe(true);
+      const selected = await page.$eval('#source', (t) => {
+        const area = t as HTMLTextAreaElement;
+        return { line: area.value.slice(0, area.selectionStart).split('\n').length, text: area.value.slice(area.selectionStart, area.selectionEnd) };
+      });
+      expect(selected).toEqual({ line: c.line, text: c.text.split('\n')[c.line - 1] });
+      await page.locator('#source-section').screenshot({ path: path.join(ARTIFACTS, `${c.folder}.png`) });
+    }
+    // fixing the text clears the mark
+    await page.fill('#source', readFileSync(EXAMPLE, 'utf8'));
+    expect(await page.isVisible('#source-error')).toBe(false);
+    expect(await page.$$eval('#editor-lines span.error', (spans) => spans.length)).toBe(0);
     await page.close();
   }, 300_000);
 });
