@@ -16,9 +16,14 @@ describe('tessera train vit', () => {
     const [tfjs, fp32, int8] = (/held-out accuracy on 40 images \(chance 25%\): tfjs fp32 ([\d.]+)%, onnxruntime fp32 ([\d.]+)%, onnxruntime int8 ([\d.]+)% \(int8 - fp32 [-+]?\d+\.\d points; target: a drop of at most 0\.5 points, (?:met|NOT met)\)/.exec(out) ?? []).slice(1).map(Number) as [number, number, number];
     // ONNX Runtime runs the fp32 export like tfjs within 1e-5: only a near tie could change an answer
     expect(fp32).toBe(tfjs);
-    // int8 moves the logits by about 2 % of their peak; this 3-epoch model is little above chance, its top
-    // two logits close, so one of the 40 images (2.5 points) may flip, not more
-    expect(Math.abs(int8 - fp32)).toBeLessThanOrEqual(2.5);
+    const [onnxAgree, int8Agree] = (/onnxruntime-node gives the tfjs answer on (\d+)\/40 held-out images; int8 the fp32 one on (\d+)\/40/.exec(out) ?? []).slice(1).map(Number) as [number, number];
+    expect(onnxAgree).toBe(40);
+    // int8 moves the logits by about 2 % of their peak, which flips an answer only where the top two logits
+    // are that close: this 3-epoch model is barely past chance (loss 1.33, ln 4 = 1.39), its logits close
+    // together, and flipped 0 to 2 of the 40 over runs (training on wasm is not bit-identical); 4 is allowed
+    expect(int8Agree).toBeGreaterThanOrEqual(36);
+    // accuracy moves only through the answers that changed (2.5 points an image)
+    expect(Math.abs(int8 - fp32)).toBeLessThanOrEqual(2.5 * (40 - int8Agree));
     const [quantized, nodes] = (/int8: tessera export --quantize dynamic's model \((\d+) of \d+ matmuls int8, (\d+) MatMulInteger\/DynamicQuantizeMatMul nodes\)/.exec(out) ?? []).slice(1).map(Number);
     expect(quantized).toBeGreaterThan(0);
     expect(nodes).toBe(quantized);
@@ -44,9 +49,9 @@ describe('tessera train vit', () => {
     const before = readdirSync(dir).map((f) => [f, statSync(path.join(dir, f)).mtimeMs]);
     const evaluated = await main(['train', 'vit', '--resume', dir, '--epochs', '0', '--held-out', '40'], (l) => progress.push(l));
     expect(progress.at(-1)).toMatch(new RegExp(`^evaluating ${dir} \\(vit_b_16 after epoch 4\\) on 40 held-out shapes \\(seed 0\\); nothing is trained or written`));
-    const heldOut = (text: string) => text.split('\n').filter((l) => /^held-out|^ {2}int8:/.test(l));
+    const heldOut = (text: string) => text.split('\n').filter((l) => /^held-out|^onnxruntime-node gives|^ {2}int8:/.test(l));
     expect(heldOut(evaluated)).toEqual(heldOut(more));
-    expect(heldOut(evaluated)).toHaveLength(2);
+    expect(heldOut(evaluated)).toHaveLength(3);
     expect(readdirSync(dir).map((f) => [f, statSync(path.join(dir, f)).mtimeMs])).toEqual(before);
   }, 90_000);
 

@@ -153,9 +153,11 @@ export async function trainVisionCommand(args: Args, log: (line: string) => void
 
 /** Held-out accuracy fp32 on tfjs and on ONNX Runtime, and int8 on ONNX Runtime, against issue 10's target. */
 async function heldOutLines(classifier: Graph, weights: ReadonlyMap<string, HostTensor>, held: ShapesBatch): Promise<string[]> {
-  const { percent, models } = await accuracyBeforeAfterInt8(classifier, weights, held);
+  const { percent, agree, models } = await accuracyBeforeAfterInt8(classifier, weights, held);
+  const n = held.labels.length;
   return [
     figuresLine(`held-out accuracy on ${held.labels.length} images (chance ${(100 / SHAPES.length).toFixed(0)}%)`, percent, { digits: 1, suffix: '%', unit: ' points', maxDrop: MAX_ACCURACY_DROP }),
+    `onnxruntime-node gives the tfjs answer on ${agree.onnx}/${n} held-out images; int8 the fp32 one on ${agree.int8}/${n}`,
     `  int8: tessera export --quantize dynamic's model (${models.quantized} of ${models.matmuls} matmuls int8, ${int8Nodes(models.int8)} ${INT8_OPS.join('/')} nodes)`,
   ];
 }

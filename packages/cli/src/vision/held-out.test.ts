@@ -4,22 +4,21 @@ import { compile } from '@tessera/compiler';
 import { type HostTensor, hostTensor, initialWeights, seededRandom, trace } from '@tessera/graph-dsl';
 import { buildModel } from '@tessera/models';
 import { int8Nodes } from '../int8-held-out.ts';
-import { accuracyBeforeAfterInt8, heldOutAccuracy } from './held-out.ts';
+import { accuracyBeforeAfterInt8, predictions } from './held-out.ts';
 import { shapesDataset } from './shapes.ts';
 
-describe('heldOutAccuracy', () => {
-  it('scores every image once, across batches that do not divide the set', async () => {
-    // image i is filled with the class a perfect classifier reads from it; labels 0..3, the ones at odd i wrong
+describe('predictions', () => {
+  it('answers every image once, in order, across batches that do not divide the set', async () => {
+    // image i is filled with the class a classifier reads from it: i mod 4
     const n = 10;
     const images = hostTensor('float32', [n, 1, 2, 2], Array.from({ length: n * 4 }, (_, j) => Math.floor(j / 4) % 4));
-    const labels = Int32Array.from({ length: n }, (_, i) => (i % 2 ? (i + 1) % 4 : i % 4));
     const seen: number[] = [];
     const readsItsImage = async (image: HostTensor<'float32'>) => {
       const rows = image.shape[0]!;
       seen.push(rows);
       return hostTensor('float32', [rows, 4], Array.from({ length: rows * 4 }, (_, j) => (j % 4 === image.data[Math.floor(j / 4) * 4] ? 1 : 0)));
     };
-    expect(await heldOutAccuracy(readsItsImage, { images, labels }, 4)).toBe(0.5);
+    expect(Array.from(await predictions(readsItsImage, images, 4))).toEqual([0, 1, 2, 3, 0, 1, 2, 3, 0, 1]);
     expect(seen).toEqual([4, 4, 2]);
   });
 });
@@ -34,9 +33,13 @@ describe('accuracyBeforeAfterInt8', () => {
     const head = weights.get('heads.head.weight')!;
     weights.set('heads.head.weight', hostTensor('float32', head.shape, Array.from(head.data, () => random() - 0.5)));
     const held = shapesDataset(64, 32, 2);
-    const { percent, models } = await accuracyBeforeAfterInt8(graph, weights, held);
+    const { percent, agree, models } = await accuracyBeforeAfterInt8(graph, weights, held);
     // ONNX Runtime agrees with tfjs within 1e-5: only a near tie could change an answer
+    expect(agree.onnx).toBe(64);
     expect(percent.onnx).toBe(percent.tfjs);
+    expect(agree.int8).toBeLessThanOrEqual(64);
+    // accuracy can move by no more than the answers int8 changed
+    expect(Math.abs(percent.int8 - percent.onnx)).toBeLessThanOrEqual((100 * (64 - agree.int8)) / 64);
     expect(models.quantized).toBeGreaterThan(0);
     expect(int8Nodes(models.int8)).toBe(models.quantized);
     expect(int8Nodes(models.fp32)).toBe(0);

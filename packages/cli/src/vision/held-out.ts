@@ -14,38 +14,50 @@ import type { ShapesBatch } from './shapes.ts';
 /** Logits (N, classes) of images (N, 3, H, W). */
 export type Classify = (image: HostTensor<'float32'>) => Promise<HostTensor>;
 
-/** The fraction of `held` whose arg max logit is its label, `batch` images at a time. */
-export async function heldOutAccuracy(classify: Classify, held: ShapesBatch, batch = 100): Promise<number> {
-  const [n, ...image] = held.images.shape as number[];
+/** The arg max class of each image of `images` (N, 3, H, W), `batch` images at a time. */
+export async function predictions(classify: Classify, images: HostTensor<'float32'>, batch = 100): Promise<Int32Array> {
+  const [n, ...image] = images.shape as number[];
   const plane = image.reduce((a, b) => a * b, 1);
-  let right = 0;
+  const out = new Int32Array(n!);
   for (let from = 0; from < n!; from += batch) {
     const rows = Math.min(batch, n! - from);
-    const logits = await classify({ dtype: 'float32', shape: [rows, ...image], data: held.images.data.subarray(from * plane, (from + rows) * plane) });
+    const logits = await classify({ dtype: 'float32', shape: [rows, ...image], data: images.data.subarray(from * plane, (from + rows) * plane) });
     const classes = logits.shape[1]!;
-    for (let r = 0; r < rows; r++) right += argmax(logits.data, r * classes, classes) === held.labels[from + r] ? 1 : 0;
+    for (let r = 0; r < rows; r++) out[from + r] = argmax(logits.data, r * classes, classes);
   }
-  return right / n!;
+  return out;
 }
+
+/** How many places two arrays hold the same value. */
+const same = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).filter((v, i) => v === b[i]).length;
 
 /** A model on ONNX Runtime as a `Classify` of its one input and first output. */
 const onOrt = (model: ModelProto, input: string, output: string): Classify => async (image) => (await runOnnxModel(model, { [input]: image }))[output]!;
 
+export interface BeforeAfterInt8 {
+  /** Held-out accuracy in %. */
+  readonly percent: Figures;
+  /** Images whose answer on ONNX Runtime is tfjs's (fp32), and the fp32 export's (int8). */
+  readonly agree: { readonly onnx: number; readonly int8: number };
+  readonly models: QuantizedPair;
+}
+
 /**
- * Held-out accuracy (in %) of an eval graph with `weights` on tfjs, on ONNX Runtime from its fp32
- * export, and on ONNX Runtime from the int8 model of that export; with the pair of models.
+ * Held-out accuracy of an eval graph with `weights` on tfjs, on ONNX Runtime from its fp32 export,
+ * and on ONNX Runtime from the int8 model of that export; how many answers each keeps; the models.
  */
-export async function accuracyBeforeAfterInt8(graph: Graph, weights: ReadonlyMap<string, HostTensor>, held: ShapesBatch): Promise<{ readonly percent: Figures; readonly models: QuantizedPair }> {
+export async function accuracyBeforeAfterInt8(graph: Graph, weights: ReadonlyMap<string, HostTensor>, held: ShapesBatch): Promise<BeforeAfterInt8> {
   const [input, output] = [graph.inputs[0]!.name, graph.outputs[0]!.name];
   const session = await Session.create(graph, { weights: weightsOf(graph, weights) });
   const models = quantizedPair(graph, weights);
   try {
     const [tfjs, onnx, int8] = [
-      await heldOutAccuracy(async (image) => (await session.run({ [input]: image }))[output]!, held),
-      await heldOutAccuracy(onOrt(models.fp32, input, output), held),
-      await heldOutAccuracy(onOrt(models.int8, input, output), held),
+      await predictions(async (image) => (await session.run({ [input]: image }))[output]!, held.images),
+      await predictions(onOrt(models.fp32, input, output), held.images),
+      await predictions(onOrt(models.int8, input, output), held.images),
     ];
-    return { percent: { tfjs: 100 * tfjs, onnx: 100 * onnx, int8: 100 * int8 }, models };
+    const percent = (p: Int32Array) => (100 * same(p, held.labels)) / p.length;
+    return { percent: { tfjs: percent(tfjs), onnx: percent(onnx), int8: percent(int8) }, agree: { onnx: same(onnx, tfjs), int8: same(int8, onnx) }, models };
   } finally {
     session.dispose();
   }
