@@ -9,8 +9,11 @@ export default defineConfig({
     outDir: 'dist',
     target: 'es2022',
     chunkSizeWarningLimit: 2000,
+    // each chunk's map beside it, without the sources' text and not named in the chunk: read by source-lines.ts for catalog models' lines on the graph's boxes
+    sourcemap: 'hidden',
     rollupOptions: {
       output: {
+        sourcemapExcludeSources: true,
         // graph-dsl in a chunk of its own: it finds the user's line in a stack as the first frame outside its own file (graph-dsl's source.ts)
         manualChunks: (id) => (/\/packages\/graph-dsl\/src\//.test(id) ? 'graph-dsl' : undefined),
       },

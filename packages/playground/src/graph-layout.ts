@@ -34,7 +34,7 @@ const PADDING = 8;
 
 /**
  * Where a node was written: its module path, and the file's base name and line when it is a
- * source file (in the built page the catalog's lines are the bundle's, which say nothing).
+ * source file (in the built page a catalog model's line is a chunk's until source-lines.ts maps it).
  */
 function whereText(source: Graph['nodes'][number]['source']): string {
   if (!source) return '';

@@ -21,6 +21,7 @@ export { CATALOG, type CatalogEntry, configValueText, configWords };
 export { boxCount, layoutGraph, MAX_BOXES } from './graph-layout.ts';
 export { humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops };
 export { blockMap } from './attention-map.ts';
+export { withSourceLines } from './source-lines.ts';
 
 /** The seed of the initial weights when no weights are given: the CLI's (prepareModel's) default. */
 export const WEIGHTS_SEED = 0;

@@ -151,7 +151,7 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
         const svg = document.getElementById('graph')!.getBoundingClientRect();
         return gs.map((g) => {
           const r = g.getBoundingClientRect();
-          return { text: [...g.querySelectorAll('text')].map((t) => t.textContent), inside: r.width > 0 && r.height > 0 && r.right > svg.left && r.left < svg.right && r.bottom > svg.top && r.top < svg.bottom };
+          return { kind: g.classList[1], text: [...g.querySelectorAll('text')].map((t) => t.textContent), inside: r.width > 0 && r.height > 0 && r.right > svg.left && r.left < svg.right && r.bottom > svg.top && r.top < svg.bottom };
         });
       });
     };
@@ -163,8 +163,11 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     expect(await page.textContent('#summary-totals')).toContain(`${cli.parameters.toLocaleString('en-US')} parameters`);
     const compiled = await boxes();
     expect(compiled.filter((b) => b.inside).length).toBeGreaterThan(10);
-    // the module path; the line is the bundle's, not shown
-    expect(compiled.some((b) => b.text[0] === 'Attention' && /^f32\[/.test(b.text[1]!) && /^features\.\d\.\d\.attn$/.test(b.text[2]!))).toBe(true);
+    expect(compiled.some((b) => b.text[0] === 'Attention' && /^f32\[/.test(b.text[1]!) && /^features\.\d\.\d\.attn · swin\.ts:\d+$/.test(b.text[2]!))).toBe(true);
+    // each box's module path and source line (the build's source map read back) are those of the same node compiled in Node
+    const where = (s: { scope: string; file: string; line: number } | undefined) => (s ? [s.scope, `${s.file.split('/').at(-1)}:${s.line}`].filter((t) => t !== '').join(' · ') : '');
+    const node = compileModel('swin_t', words).graph.nodes;
+    expect(compiled.filter((b) => b.kind === 'op').map((b) => b.text[2] ?? '')).toEqual(node.map((n) => where(n.source)));
     expect(await page.$$eval('#graph .edge', (es) => es.length)).toBeGreaterThan(10);
     await page.locator('#graph-section').screenshot({ path: path.join(ARTIFACTS, 'graph-swin_t-compiled.png') });
     await page.check('input[name=stage][value=traced]');

@@ -1,0 +1,54 @@
+/**
+ * Catalog models' own source lines on the graph's boxes. In the built page a catalog model's code
+ * is in the pipeline's chunk, so graph-dsl records the chunk's line and column (minified: all on one
+ * line); the build writes each chunk's source map beside it (vite.config.ts: `sourcemap: 'hidden'`,
+ * without the sources' text), which maps that position back to the file under packages/ and its line.
+ */
+import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
+import type { Graph, SourceRef } from '@tessera/graph-dsl';
+
+/** A source at its original file, line and column through the map of the file it was recorded in; as it was where the map has nothing. */
+export function originalSource(source: SourceRef, map: TraceMap): SourceRef {
+  // V8 counts columns from 1, a source map from 0
+  const at = originalPositionFor(map, { line: source.line, column: source.column - 1 });
+  return at.source === null ? source : { ...source, file: at.source, line: at.line, column: at.column + 1 };
+}
+
+/** The graph with each node's source mapped by the map of its file (a node without a source, or from a file without a map, as it was). */
+export function mapSources(graph: Graph, maps: ReadonlyMap<string, TraceMap>): Graph {
+  return {
+    ...graph,
+    nodes: graph.nodes.map((n) => {
+      const map = n.source && maps.get(n.source.file);
+      return map ? { ...n, source: originalSource(n.source!, map) } : n;
+    }),
+  };
+}
+
+const fetched = new Map<string, Promise<TraceMap | undefined>>();
+
+/**
+ * The source map beside a built chunk (`chunk.js.map`), fetched once. None for other files (the
+ * dev server's modules are the sources themselves, the editor's model is model.ts) or when the
+ * map is missing: the boxes then show the module path without a line, as before the build had maps.
+ */
+function sourceMapOf(file: string): Promise<TraceMap | undefined> {
+  let map = fetched.get(file);
+  if (!map) {
+    map = /^https?:\/\/.*\.js$/.test(file)
+      ? fetch(`${file}.map`)
+          .then(async (r) => (r.ok ? new TraceMap(await r.text()) : undefined))
+          .catch(() => undefined)
+      : Promise.resolve(undefined);
+    fetched.set(file, map);
+  }
+  return map;
+}
+
+/** The graph with its nodes' sources at their original files and lines, fetching the maps it needs. */
+export async function withSourceLines(graph: Graph): Promise<Graph> {
+  const files = [...new Set(graph.nodes.flatMap((n) => (n.source ? [n.source.file] : [])))];
+  const maps = new Map<string, TraceMap>();
+  for (const [file, map] of await Promise.all(files.map(async (f) => [f, await sourceMapOf(f)] as const))) if (map) maps.set(file, map);
+  return mapSources(graph, maps);
+}
