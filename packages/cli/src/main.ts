@@ -24,12 +24,13 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   export: `  export MODEL --onnx FILE [--target portable|onnx23|onnxruntime] [--opset N] [--config k=v ...] [--weights W.safetensors]
              [--safetensors OUT.safetensors [--weights-dtype float32|float16|int8]]
              [--external-data] [--no-fuse] [--quantize dynamic|static [--quantize-exclude MODULE,...]]
-             [--calibrate IN.safetensors | --calibrate-images DIR] [--calibration percentile[:99.99]|minmax]
+             [--calibrate IN.safetensors | --calibrate-images DIR] [--calibration percentile[:99.99]|minmax] [--explain]
                                          portable: opset 17 standard ops (the default); onnx23: opset 23's Attention;
                                          onnxruntime: ONNX Runtime's com.microsoft fused ops where measured faster;
                                          --quantize dynamic: Linear weights int8 per output column, activations at run time
                                          (MODULE by state_dict path stays float: heads.head), error against fp32 printed;
                                          --quantize static: activation scales calibrated on the inputs given (QDQ);
+                                         --explain: each matmul int8 or float, and why;
                                          --safetensors: the weights for tfjs (--onnx optional), float16 or int8 per row (2x, 4x smaller),
                                          error against float32 printed; --weights reads them back as float32`,
   run: `  run MODEL --inputs IN.safetensors|--random-inputs SEED --output OUT.safetensors [--weights W.safetensors]

@@ -86,8 +86,22 @@ describe('tessera export --quantize dynamic', () => {
     });
   }
 
+  it('--explain lists each matmul with what the pass decided and why', async () => {
+    const { out, error } = await cli('export', 'vit_b_16', '--config', ...smallConfig('vit_b_16'), '--onnx', at('explained.onnx'), '--quantize', 'dynamic', '--quantize-exclude', 'heads.head', '--explain');
+    expect(error).toBeUndefined();
+    const dump = out!.split('\n');
+    const start = dump.indexOf('quantize dynamic: 8 of 13 matmuls to int8');
+    expect(start).toBeGreaterThan(0);
+    const rows = dump.slice(start + 1, start + 14);
+    expect(rows.filter((r) => r.startsWith('  int8 '))).toHaveLength(8);
+    expect(rows.filter((r) => /^ {2}float MatMul .*: right operand is computed/.test(r))).toHaveLength(4);
+    expect(rows).toContainEqual(expect.stringMatching(/^ {2}float MatMul .* \(heads\.head\.weight\): excluded \(heads\.head\)$/));
+    expect(rows).toContainEqual(expect.stringMatching(/^ {2}int8 {2}MatMul .* \(encoder\.layers\.encoder_layer_0\.mlp\.0\.weight\): int8 \(16, 32\), a scale per column$/));
+  });
+
   it('refuses what it cannot do, before writing anything', async () => {
     const base = ['export', 'vit_b_16', '--config', ...smallConfig('vit_b_16'), '--onnx', at('refused.onnx')];
+    expect((await cli(...base, '--explain')).error).toMatch(/^export --explain lists what --quantize decided/);
     expect((await cli(...base, '--quantize', 'int4')).error).toBe('--quantize int4: expected dynamic or static');
     expect((await cli(...base, '--quantize-exclude', 'heads.head')).error).toMatch(/^--quantize-exclude chooses modules .* give --quantize dynamic or static too$/);
     expect((await cli(...base, '--quantize', 'dynamic', '--quantize-exclude', 'heads.head,')).error).toMatch(/^--quantize-exclude "heads.head,": expected module paths separated by commas/);

@@ -5,7 +5,7 @@
  * static: on the calibration inputs), and each output's error (and top-1 agreement for a
  * classifier's logits) is reported.
  */
-import { exportOnnxModel, type ModelProto, modulePath, type OnnxExportOptions, quantizeDynamic, quantizeStatic } from '@tessera/compiler';
+import { exportOnnxModel, type ModelProto, modulePath, type OnnxExportOptions, type QuantizeDecision, quantizeDynamic, quantizeStatic } from '@tessera/compiler';
 import { calibrate, type CalibrationMethod, type OnnxFileOptions, type OnnxFiles, openOnnxModel, writeOnnxModelFiles } from '@tessera/compiler/node';
 import { type Graph, type HostTensor, randomInputs, symbolSizes } from '@tessera/graph-dsl';
 import { type CalibrationInputs, type CalibrationSource, concatRows } from './calibration.ts';
@@ -75,7 +75,7 @@ const methodText = (m: CalibrationMethod) => (m.kind === 'minmax' ? 'min/max' : 
  * Exports, quantizes, measures against the fp32 model, then writes the quantized model; returns the
  * files and the report. A static request calibrates on `calibration` and reports on it too.
  */
-export async function exportQuantized(graph: Graph, options: OnnxExportOptions & OnnxFileOptions, request: QuantizeRequest, calibration?: CalibrationInputs): Promise<{ files: OnnxFiles; report: string }> {
+export async function exportQuantized(graph: Graph, options: OnnxExportOptions & OnnxFileOptions, request: QuantizeRequest, calibration?: CalibrationInputs): Promise<{ files: OnnxFiles; report: string; decisions: readonly QuantizeDecision[] }> {
   // the in-projections stay matmuls the pass quantizes (not inside com.microsoft Attention)
   const fp32 = exportOnnxModel(graph, { ...options, fuseInProjection: false });
   const passOptions = { target: options.target, exclude: request.exclude };
@@ -119,6 +119,7 @@ export async function exportQuantized(graph: Graph, options: OnnxExportOptions &
   const activationsText = request.mode === 'static' ? 'activations per tensor with calibrated scales, QDQ' : 'activations per tensor at run time';
   return {
     files,
+    decisions,
     report: [
       `${header}: ${quantized} of ${decisions.length} matmuls to int8 (weights per output column, ${activationsText})${kept.length ? `; float: ${kept.join(', ')}` : ''}`,
       `against the fp32 export on ONNX Runtime, ${reportOn}:`,

@@ -1,6 +1,6 @@
 import { exportOnnxFiles } from '@tessera/compiler/node';
 import { type Args, expectOptions, flag, option, requireOption, UsageError } from '../args.ts';
-import { SUPPORTED_OPSETS } from '@tessera/compiler';
+import { formatQuantizeDecisions, SUPPORTED_OPSETS } from '@tessera/compiler';
 import { calibrationInputs } from '../calibration.ts';
 import { isModelFile } from '../model-file.ts';
 import { exportQuantized, quantizeRequest } from '../quantize-export.ts';
@@ -15,7 +15,7 @@ export function externalDataOption(args: Args): { externalData?: true } {
 }
 
 export async function exportCommand(args: Args): Promise<string> {
-  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target', 'quantize', 'quantize-exclude', 'calibrate', 'calibrate-images', 'calibration', 'safetensors', 'weights-dtype']);
+  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target', 'quantize', 'quantize-exclude', 'calibrate', 'calibrate-images', 'calibration', 'explain', 'safetensors', 'weights-dtype']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera export needs a MODEL (see tessera list)');
   const weightsOut = weightsRequest(args);
@@ -27,6 +27,7 @@ export async function exportCommand(args: Args): Promise<string> {
   if (!SUPPORTED_OPSETS.includes(opset)) throw new UsageError(`--opset ${opsetText}: Tessera exports opsets ${SUPPORTED_OPSETS[0]} to ${SUPPORTED_OPSETS.at(-1)}`);
   if (target === 'onnx23' && opset < 23) throw new UsageError(`--opset ${opsetText}: --target onnx23 writes opset 23's Attention`);
   const quantize = quantizeRequest(args);
+  if (flag(args, 'explain') && !quantize) throw new UsageError('export --explain lists what --quantize decided for each matmul; give --quantize dynamic or static (the fusions: tessera compile MODEL --explain)');
   if (path === undefined && quantize) throw new UsageError('--quantize writes an ONNX model; give --onnx FILE.onnx too (--safetensors writes the weights for tfjs)');
   checkOutputs({ '--onnx': path, '--onnx (its external data)': path && `${path}.data` }, { '--weights': option(args, 'weights'), '--calibrate': option(args, 'calibrate') });
   checkOutputs({ '--safetensors': weightsOut?.path }, { '--weights': option(args, 'weights'), '--onnx': path });
@@ -41,5 +42,6 @@ export async function exportCommand(args: Args): Promise<string> {
   const inputs = model.graph.inputs.map((i) => i.name).join(', ');
   const external = written.dataPath && !flag(args, 'external-data') ? `; the weights (${(written.externalBytes / 2 ** 30).toFixed(2)} GiB) pass what one ONNX file holds (2 GiB), so they are in ${written.dataPath} as external data, as torch.onnx writes them: keep the two files together` : '';
   const wrote = `wrote ${[written.modelPath, written.dataPath].filter(Boolean).join(' and ')} (${model.name}, ${target} target, opset ${opset}, inputs ${inputs}; weights ${model.weightsSource}${external})`;
-  return [wrote, quantized?.report, weightsReport].filter(Boolean).join('\n');
+  const explained = quantized && flag(args, 'explain') ? formatQuantizeDecisions(quantized.decisions, quantize.mode) : undefined;
+  return [wrote, quantized?.report, explained, weightsReport].filter(Boolean).join('\n');
 }

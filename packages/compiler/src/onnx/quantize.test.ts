@@ -160,6 +160,7 @@ describe('quantizeStatic', () => {
       const activations = quantizeDynamic(fp32, { target }).decisions.filter((d) => d.quantized).map((d) => d.activation);
       const ranges = await calibrate(fp32, activations, batches, { kind: 'minmax' });
       const { model, decisions } = quantizeStatic(fp32, ranges, { target });
+      expect(formatQuantizeDecisions(decisions, 'static')).toMatch(/^quantize static: 5 of \d+ matmuls to int8\n/);
       expect(decisions.filter((d) => d.quantized).map((d) => d.weight).sort()).toEqual([...LINEAR_WEIGHTS].sort());
       const nodes = model.graph!.node!;
       const quantizeNodes = nodes.filter((n) => n.opType === 'QuantizeLinear');

@@ -306,9 +306,9 @@ function dynamicMatMul(node: NodeProto, name: string, q: QuantizedInitializers, 
   ];
 }
 
-/** One line per matmul: quantized or kept float, and why (the pass's dump). */
-export function formatQuantizeDecisions(decisions: readonly QuantizeDecision[]): string {
+/** One line per matmul: quantized or kept float, and why (the pass's dump: `tessera export --quantize M --explain`). */
+export function formatQuantizeDecisions(decisions: readonly QuantizeDecision[], mode: 'dynamic' | 'static' = 'dynamic'): string {
   const count = decisions.filter((d) => d.quantized).length;
   const lines = decisions.map((d) => `  ${d.quantized ? 'int8 ' : 'float'} ${d.op} ${d.node}${d.weight ? ` (${d.weight})` : ''}: ${d.reason}`);
-  return [`quantize dynamic: ${count} of ${decisions.length} matmuls to int8`, ...lines].join('\n');
+  return [`quantize ${mode}: ${count} of ${decisions.length} matmuls to int8`, ...lines].join('\n');
 }
