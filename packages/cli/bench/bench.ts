@@ -1,7 +1,9 @@
 /**
  * `pnpm bench`: side-by-side measurements in one run. Prints the machine's matmul GFLOP/s for
  * scale, then torch.nn.MultiheadAttention (embed 512, 8 heads, seq 128, batch 8) on the tfjs
- * runtime and on onnxruntime-node from our ONNX export, with their ratio.
+ * runtime and on onnxruntime-node from our ONNX export, with their ratio. `pnpm bench` then runs
+ * bench/quantize.ts: vit_b_16 and swin_t fp32, --quantize dynamic and static on ONNX Runtime, and
+ * PyTorch's quantize_dynamic of the same torchvision models.
  */
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
