@@ -167,7 +167,7 @@ describe('quantizeStatic', () => {
       // the portable target's Q, K and V read one LayerNorm output: one QuantizeLinear for the three
       expect(quantizeNodes.map((n) => n.input![0]).sort()).toEqual([...new Set(activations)].sort());
       expect(nodes.filter((n) => n.opType === 'DequantizeLinear')).toHaveLength(quantizeNodes.length + LINEAR_WEIGHTS.length);
-      expect(nodes.some((n) => n.opType.startsWith('Dynamic') || n.opType === 'MatMulInteger')).toBe(false);
+      expect(nodes.some((n) => n.opType!.startsWith('Dynamic') || n.opType === 'MatMulInteger')).toBe(false);
       // each scale is the calibrated range's
       const init = new Map(model.graph!.initializer!.map((t) => [t.name!, t]));
       for (const q of quantizeNodes) {
