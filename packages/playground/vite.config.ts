@@ -1,4 +1,16 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
+import { keepSources } from './src/source-lines.ts';
+
+/** Each chunk's source map cut to the catalog models' files: what source-lines.ts reads for their lines on the graph's boxes (the pipeline's 1.3 MB map becomes about 0.15 MB). */
+const catalogLinesOnly: Plugin = {
+  name: 'tessera-catalog-lines',
+  apply: 'build',
+  generateBundle(_options, bundle) {
+    for (const file of Object.values(bundle)) {
+      if (file.type === 'asset' && file.fileName.endsWith('.js.map')) file.source = JSON.stringify(keepSources(JSON.parse(String(file.source)), (s) => /\/models\/src\//.test(s)));
+    }
+  },
+};
 
 export default defineConfig({
   // relative asset URLs: dist/ works from any folder or static host
@@ -9,7 +21,7 @@ export default defineConfig({
     outDir: 'dist',
     target: 'es2022',
     chunkSizeWarningLimit: 2000,
-    // each chunk's map beside it, without the sources' text and not named in the chunk: read by source-lines.ts for catalog models' lines on the graph's boxes
+    // each chunk's map beside it, not named in the chunk, cut to the catalog's files (catalogLinesOnly)
     sourcemap: 'hidden',
     rollupOptions: {
       output: {
@@ -19,5 +31,6 @@ export default defineConfig({
       },
     },
   },
+  plugins: [catalogLinesOnly],
   server: { host: '127.0.0.1' },
 });

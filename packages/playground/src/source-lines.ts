@@ -2,8 +2,9 @@
  * Catalog models' own source lines on the graph's boxes. In the built page a catalog model's code
  * is in the pipeline's chunk, so graph-dsl records the chunk's line and column (minified: all on one
  * line); the build writes each chunk's source map beside it (vite.config.ts: `sourcemap: 'hidden'`,
- * without the sources' text), which maps that position back to the file under packages/ and its line.
+ * cut by keepSources to the catalog's files), which maps that position back to the file and its line.
  */
+import { decode, encode } from '@jridgewell/sourcemap-codec';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 import type { Graph, SourceRef } from '@tessera/graph-dsl';
 
@@ -51,4 +52,35 @@ export async function withSourceLines(graph: Graph): Promise<Graph> {
   const maps = new Map<string, TraceMap>();
   for (const [file, map] of await Promise.all(files.map(async (f) => [f, await sourceMapOf(f)] as const))) if (map) maps.set(file, map);
   return mapSources(graph, maps);
+}
+
+/** The parts of a source map that a TraceMap reads. */
+export interface SourceMapJson {
+  readonly version: 3;
+  readonly sources: readonly (string | null)[];
+  readonly names: readonly string[];
+  readonly mappings: string;
+}
+
+type Segment = [number] | [number, number, number, number];
+
+/**
+ * A source map cut to the positions that map into the sources `keep` accepts, with neither names
+ * nor the sources' text: what the page needs for the catalog's lines, at a tenth of the whole map.
+ * A run of code from other sources becomes one segment without a source, so that a position in it
+ * maps to nothing rather than to the kept line before it.
+ */
+export function keepSources(map: SourceMapJson, keep: (source: string) => boolean): SourceMapJson {
+  const kept = map.sources.flatMap((s, i) => (s !== null && keep(s) ? [i] : []));
+  const index = new Map(kept.map((old, i) => [old, i]));
+  const lines = decode(map.mappings).map((segments) => {
+    const out: Segment[] = [];
+    for (const s of segments) {
+      const source = s.length >= 4 ? index.get(s[1]!) : undefined;
+      if (source !== undefined) out.push([s[0], source, s[2]!, s[3]!]);
+      else if (out.at(-1)?.length !== 1) out.push([s[0]]);
+    }
+    return out;
+  });
+  return { version: 3, sources: kept.map((i) => map.sources[i]!), names: [], mappings: encode(lines) };
 }
