@@ -3,7 +3,7 @@ import { hostTensor } from './dtype.ts';
 import { type Dim, type DimLike, dimsEqual, divDims, dimToString, shapeToString, toDim } from './dim.ts';
 import type { GraphBuilder } from './builder.ts';
 import { type Init, typeToString } from './ir.ts';
-import { type AttrsOf, broadcastShapes, numElements, type OpName, ShapeError } from './ops/index.ts';
+import { type AttrsOf, broadcastShapes, numElements, type OpName, ShapeError, swapAxes } from './ops/index.ts';
 
 type Tuple<T, N extends number, A extends T[] = []> = number extends N ? readonly T[] : A['length'] extends N ? readonly [...A] : Tuple<T, N, [...A, T]>;
 /** A shape whose length is the tensor's rank, so that `tsc` catches rank mistakes. */
@@ -99,10 +99,7 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   }
   /** PyTorch's `transpose(dim0, dim1)`: swaps two axes. */
   transpose(dim0: number, dim1: number): Tensor<D, R> {
-    const perm = this.shape.map((_, i) => i);
-    const [a, b] = [axis(dim0, this.rank), axis(dim1, this.rank)];
-    [perm[a], perm[b]] = [perm[b]!, perm[a]!];
-    return this.permute(...perm);
+    return this.permute(...swapAxes(this.rank, axis(dim0, this.rank), axis(dim1, this.rank)));
   }
   permute(...perm: number[]): Tensor<D, R> {
     return apply<'Transpose', Tensor<D, R>>(this, 'Transpose', [this], { perm: perm.map((p) => axis(p, this.rank)) });

@@ -9,7 +9,7 @@
  * `where(drop, fill, scores)`: masked fill, d2l's valid lengths, key_padding_mask, attn_mask).
  * The scale may sit on Q or on the scores, as a Mul or a Div.
  */
-import { type AttentionAttrs, type AttrsOf, type Dim, dimsEqual, type HostTensor, mulDims, opDef, ShapeError, shapeToString, type TensorType, shapesEqual } from '@tessera/graph-dsl';
+import { type AttentionAttrs, type AttrsOf, type Dim, dimsEqual, type HostTensor, mulDims, opDef, ShapeError, shapeToString, type TensorType, shapesEqual, swapAxes } from '@tessera/graph-dsl';
 import { alt, cst, type Match, op, optional, type Pattern, type RewriteBuilder, type Rule, v } from '../rewrite.ts';
 
 const MAX_STEPS = 3;
@@ -81,7 +81,7 @@ function composeSteps(steps: readonly Step[]): { fill: number } | string {
 }
 
 /** The permutation that swaps the last two axes. */
-const swapLast = (rank: number) => Array.from({ length: rank }, (_, i) => (i === rank - 2 ? rank - 1 : i === rank - 1 ? rank - 2 : i));
+const swapLast = (rank: number) => swapAxes(rank, -2, -1);
 
 /** K from K^T: the transpose's input, re-permuted, when K^T was written as a transpose. */
 function untranspose(m: Match, kT: number): { source: number; perm: readonly number[] } {

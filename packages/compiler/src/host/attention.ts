@@ -1,5 +1,5 @@
 /** Attention on the host, written as the unfused ops it stands for: the reference the attention fusion is checked against. */
-import { type AttentionAttrs, headSwap, type HostTensor, hostTensor } from '@tessera/graph-dsl';
+import { type AttentionAttrs, headSwap, type HostTensor, hostTensor, swapAxes } from '@tessera/graph-dsl';
 import { Add, Mul, Where } from './elementwise.ts';
 import { MatMul, Softmax } from './math.ts';
 import { Reshape, Transpose } from './shape.ts';
@@ -7,7 +7,7 @@ import { Reshape, Transpose } from './shape.ts';
 type In = readonly (HostTensor | null)[];
 
 const scalar = (v: number) => hostTensor('float32', [], [v]);
-const swapLast = (x: HostTensor) => Transpose([x], { perm: x.shape.map((_, i) => (i === x.shape.length - 2 ? i + 1 : i === x.shape.length - 1 ? i - 1 : i)) })[0]!;
+const swapLast = (x: HostTensor) => Transpose([x], { perm: swapAxes(x.shape.length, -2, -1) })[0]!;
 
 /** (..., n, H*E) -> (..., H, n, E) */
 function splitHeads(x: HostTensor, heads: number): HostTensor {

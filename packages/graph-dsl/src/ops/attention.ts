@@ -1,6 +1,7 @@
 /** Attention as one op: what the compiler's attention fusion produces, and what `F.scaledDotProductAttention` records. */
 import { divDims, type Dim, dimsEqual, dimToString, shapeToString } from '../dim.ts';
 import { broadcastShapes, defineOp, expectRank, ShapeError, type TensorType } from './op.ts';
+import { swapAxes } from './perm.ts';
 
 export interface AttentionAttrs {
   /**
@@ -36,7 +37,7 @@ function expectBroadcastsTo(t: TensorType | undefined, name: string, target: rea
 }
 
 /** The permutation of rank `rank` that swaps the head and position axes, (..., n, H, E) <-> (..., H, n, E): the packed form's head split and merge. */
-export const headSwap = (rank: number): number[] => Array.from({ length: rank }, (_, i) => (i === rank - 3 ? rank - 2 : i === rank - 2 ? rank - 3 : i));
+export const headSwap = (rank: number): number[] => swapAxes(rank, -3, -2);
 
 /** The scores' shape (where bias and mask broadcast) and the output's, from the operands. */
 export function attentionShapes(q: TensorType, k: TensorType, v: TensorType, numHeads: number): { scores: Dim[]; output: Dim[] } {

@@ -9,6 +9,7 @@ import type { OpDef } from './op.ts';
 export * from './op.ts';
 export type { Conv2dAttrs, ReduceAttrs } from './structural.ts';
 export { type AttentionAttrs, attentionShapes, headSwap } from './attention.ts';
+export { swapAxes } from './perm.ts';
 export { type WindowAttrs, windowPartitionIndex, windowReverseIndex } from './windows.ts';
 export { type InterpolateAttrs, type InterpolateMode, interpolateHost, interpolationMatrix, interpolationTaps, type Taps } from './interpolate.ts';
 export type { PadAttrs } from './pad.ts';

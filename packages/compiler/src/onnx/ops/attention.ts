@@ -1,5 +1,5 @@
 /** The fused ops: Attention, Linear and Gelu, as ONNX nodes. */
-import { broadcastShapes, type Dim, dimsEqual, divDims, headSwap, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, shapesEqual, sliceRange } from '@tessera/graph-dsl';
+import { broadcastShapes, type Dim, dimsEqual, divDims, headSwap, hostTensor, isSymbolic, type Node, type NodeOf, normalizeAxis, shapesEqual, sliceRange, swapAxes } from '@tessera/graph-dsl';
 import { type LoweringContext, type View } from '../context.ts';
 import type { OnnxOpTable } from './types.ts';
 
@@ -88,7 +88,6 @@ export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext
   } else if (packed) {
     heads = { q: splitHeads(cx, q, rank, numHeads, false), kT: splitHeads(cx, k, rank, numHeads, true), v: splitHeads(cx, v, rank, numHeads, false) };
   } else heads = { q, k, v };
-  const swap = (r: number) => Array.from({ length: r }, (_, i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
   let scores: string;
   if (ort) {
     const transB = heads.kT === undefined ? 1 : 0;
@@ -96,7 +95,7 @@ export function attentionPortable(node: NodeOf<'Attention'>, cx: LoweringContext
     cx.emitNode('FusedMatMul', [heads.q, heads.kT ?? heads.k!], [scores], { transB, alpha: { float: scale } }, 'com.microsoft');
   } else {
     // a packed split gives kT; K itself only comes unsplit, at the query's rank
-    const keyT = heads.kT ?? cx.emit('Transpose', [heads.k!], { perm: swap(rank) });
+    const keyT = heads.kT ?? cx.emit('Transpose', [heads.k!], { perm: swapAxes(rank, -2, -1) });
     scores = cx.emit('MatMul', [heads.q, keyT]);
     if (scale !== 1) scores = cx.emit('Mul', [scores, cx.constant(f32(scale))]);
   }
