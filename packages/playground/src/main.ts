@@ -166,8 +166,6 @@ async function handle(p: Pipeline, backend: BackendInfo, request: Request, build
     $('result').textContent = JSON.stringify(result);
     setStatus(`Laying out the graph of ${request.model}…`, true);
     await paint();
-    // a catalog model's nodes at its own source lines (the build's source maps), for the boxes
-    compiled = { ...compiled, traced: await p.withSourceLines(compiled.traced), graph: await p.withSourceLines(compiled.graph) };
     drawGraph(p, compiled);
     setStatus(request.run ? `Ran ${request.model} on tfjs (${backend.name}).` : `Compiled ${request.model}.`);
   } catch (e) {

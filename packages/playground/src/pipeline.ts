@@ -16,12 +16,15 @@ import { decodeSafetensors, dequantizeWeights, encodeSafetensors } from '@tesser
 import { type AttentionBlock, attentionBlocks, exposeAttention } from './attention-map.ts';
 import type { Request, RunResult } from './contract.ts';
 import { summarizeOutputs } from './contract.ts';
+import { chunkLines } from './source-lines.ts';
 
 export { CATALOG, type CatalogEntry, configValueText, configWords };
 export { boxCount, layoutGraph, MAX_BOXES } from './graph-layout.ts';
 export { humanCount, ONNX_TARGETS, type OnnxTarget, readableFlops };
 export { blockMap } from './attention-map.ts';
-export { withSourceLines } from './source-lines.ts';
+
+// catalog models' own source lines for this chunk's nodes (source-lines.ts), loaded with the chunk so that compiling maps them at once
+const catalogLines = await chunkLines(import.meta.url);
 
 /** The seed of the initial weights when no weights are given: the CLI's (prepareModel's) default. */
 export const WEIGHTS_SEED = 0;
@@ -58,8 +61,9 @@ export function compileModel(name: string, config: readonly string[], file?: Wei
 }
 
 /** compileModel's steps after tracing, for a model of any source (the editor's model file too). */
-export function compileTraced(model: FileModel, traced: Graph, file?: WeightsFile, options: { readonly attention?: boolean } = {}): Compiled {
+export function compileTraced(model: FileModel, recorded: Graph, file?: WeightsFile, options: { readonly attention?: boolean } = {}): Compiled {
   const { name, config: resolved, module } = model;
+  const traced = catalogLines(recorded);
   let weights: Map<string, HostTensor>;
   let notes: readonly string[] = [];
   if (file) {

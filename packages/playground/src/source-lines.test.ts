@@ -3,7 +3,7 @@ import { TraceMap } from '@jridgewell/trace-mapping';
 import type { Graph, Node } from '@tessera/graph-dsl';
 import { transformWithEsbuild } from 'vite';
 import { describe, expect, it } from 'vitest';
-import { keepSources, mapSources, originalSource, type SourceMapJson } from './source-lines.ts';
+import { chunkLines, keepSources, mapSources, originalSource, type SourceMapJson } from './source-lines.ts';
 
 const SOURCE = ['export function block(x: number) {', '  const y = project(x);', '  return norm(y);', '}', 'declare function project(x: number): number;', 'declare function norm(x: number): number;', ''].join('\n');
 const CHUNK = 'http://127.0.0.1:4173/assets/pipeline-x1.js';
@@ -38,6 +38,8 @@ describe('mapSources', () => {
     expect(mapped.nodes.map((n) => n.source?.line)).toEqual([3, 7, undefined]);
     expect(mapped.nodes[1]).toBe(graph.nodes[1]);
     expect(graph.nodes[0]!.source!.file).toBe(CHUNK);
+    // outside a built chunk (Node, the dev server) the sources are the files themselves
+    expect((await chunkLines(import.meta.url))(graph)).toBe(graph);
   });
 });
 

@@ -2,7 +2,9 @@
  * Catalog models' own source lines on the graph's boxes. In the built page a catalog model's code
  * is in the pipeline's chunk, so graph-dsl records the chunk's line and column (minified: all on one
  * line); the build writes each chunk's source map beside it (vite.config.ts: `sourcemap: 'hidden'`,
- * cut by keepSources to the catalog's files), which maps that position back to the file and its line.
+ * cut by keepSources to the catalog's files, named from the repository's root), which maps that
+ * position back to the file and its line before compiling: the boxes, `--explain`'s near-matches and
+ * errors then name `packages/models/src/...ts:LINE`, as the CLI run from the repository's root does.
  */
 import { decode, encode } from '@jridgewell/sourcemap-codec';
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
@@ -26,32 +28,19 @@ export function mapSources(graph: Graph, maps: ReadonlyMap<string, TraceMap>): G
   };
 }
 
-const fetched = new Map<string, Promise<TraceMap | undefined>>();
-
 /**
- * The source map beside a built chunk (`chunk.js.map`), fetched once. None for other files (the
- * dev server's modules are the sources themselves, the editor's model is model.ts) or when the
- * map is missing: the boxes then show the module path without a line, as before the build had maps.
+ * The graph-mapping function of a built chunk: its nodes recorded in the chunk at their original
+ * files and lines, through the source map beside it (`chunk.js.map`). Identity for a chunk without
+ * a map and where the code is not a built chunk (the dev server, Node): there the sources are the
+ * files themselves; an editor's model is model.ts, not a chunk.
  */
-function sourceMapOf(file: string): Promise<TraceMap | undefined> {
-  let map = fetched.get(file);
-  if (!map) {
-    map = /^https?:\/\/.*\.js$/.test(file)
-      ? fetch(`${file}.map`)
-          .then(async (r) => (r.ok ? new TraceMap(await r.text()) : undefined))
-          .catch(() => undefined)
-      : Promise.resolve(undefined);
-    fetched.set(file, map);
-  }
-  return map;
-}
-
-/** The graph with its nodes' sources at their original files and lines, fetching the maps it needs. */
-export async function withSourceLines(graph: Graph): Promise<Graph> {
-  const files = [...new Set(graph.nodes.flatMap((n) => (n.source ? [n.source.file] : [])))];
-  const maps = new Map<string, TraceMap>();
-  for (const [file, map] of await Promise.all(files.map(async (f) => [f, await sourceMapOf(f)] as const))) if (map) maps.set(file, map);
-  return mapSources(graph, maps);
+export async function chunkLines(chunk: string): Promise<(graph: Graph) => Graph> {
+  if (!/^https?:\/\/.*\.js$/.test(chunk)) return (graph) => graph;
+  // without its map the boxes show the module path alone, as they did before the build wrote maps
+  const map = await fetch(`${chunk}.map`)
+    .then(async (r) => (r.ok ? new TraceMap(await r.text()) : undefined))
+    .catch(() => undefined);
+  return map ? (graph) => mapSources(graph, new Map([[chunk, map]])) : (graph) => graph;
 }
 
 /** The parts of a source map that a TraceMap reads. */

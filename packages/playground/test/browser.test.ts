@@ -178,6 +178,18 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     await page.close();
   }, 300_000);
 
+  it("names a catalog model's lines as the CLI run from the repository's root does: --explain's near-matches", async () => {
+    const { page } = await contract('?model=additive_attention', 'explain-additive_attention');
+    const nearMatches = (text: string) => text.split('\n').filter((l) => l.includes(': near-match at '));
+    const shown = nearMatches((await page.textContent('#explain'))!);
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.join('\n')).toMatch(/ \(packages\/models\/src\/attention\/additive-attention\.ts:\d+:\d+\): /);
+    // the CLI here runs in packages/playground
+    const { out } = await tessera('compile', 'additive_attention', '--explain');
+    expect(shown).toEqual(nearMatches(out!).map((l) => l.replaceAll('../models/src/', 'packages/models/src/')));
+    await page.close();
+  }, 300_000);
+
   it("downloads each target's ONNX file as tessera export writes it, and the weights as safetensors", async () => {
     const words = configWords(CATALOG.find((e) => e.name === 'swin_t')!.small);
     const { page } = await contract(`?model=swin_t&config=${encodeURIComponent(words.join(';'))}`, 'export-swin_t');
