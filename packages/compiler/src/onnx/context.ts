@@ -4,6 +4,7 @@
  * Op mappings (ops/*.ts) see it through `LoweringContext`.
  */
 import { type Dim, dimsEqual, dimToString, type Graph, type HostTensor, isSymbolic, type Node, shapesEqual, type TensorType, typeOf } from '@tessera/graph-dsl';
+import { liveNodes } from './live-nodes.ts';
 import { multiHeadAttentionWins, type OrtAttentionPolicy } from './ort-attention.ts';
 import { type AttributeProto, type NodeProto, onnx, onnxDataType, type TensorProto } from './proto.ts';
 
@@ -498,15 +499,8 @@ export class ExportContext implements LoweringContext {
    */
   finish(): ReadonlySet<string> {
     for (const { name, value } of this.pendingOutputs) this.emit('Identity', [this.nameOf(value)], {}, name);
-    const read = new Set(this.graph.outputs.map((o) => o.name));
-    const kept: NodeProto[] = [];
-    for (let i = this.nodes.length - 1; i >= 0; i--) {
-      const node = this.nodes[i]!;
-      if (!node.output!.some((o) => read.has(o))) continue;
-      kept.push(node);
-      for (const x of node.input ?? []) read.add(x);
-    }
-    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const { nodes, read } = liveNodes(this.nodes, this.graph.outputs.map((o) => o.name));
+    this.nodes.splice(0, this.nodes.length, ...nodes);
     const constants = this.initializers.filter((t) => read.has(t.name!));
     this.initializers.splice(0, this.initializers.length, ...constants);
     return read;

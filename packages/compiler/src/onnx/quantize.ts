@@ -26,6 +26,7 @@
  */
 import type { OnnxTarget } from './context.ts';
 import { DataType, type ModelProto, type NodeProto, onnx, type TensorProto } from './proto.ts';
+import { liveNodes } from './live-nodes.ts';
 import { quantizePerColumn } from './quantize-weights.ts';
 
 const INT8 = onnx.TensorProto.DataType.INT8;
@@ -75,7 +76,7 @@ const under = (module: string, path: string) => module === path || module.starts
 const attr = (node: NodeProto, name: string) => node.attribute?.find((a) => a.name === name);
 const attrInt = (node: NodeProto, name: string, fallback: number) => Number(attr(node, name)?.i ?? fallback);
 
-/** A matmul's constant right operand: the initializer it comes from, its values as the matmul reads them, and the nodes between. */
+/** A matmul's constant right operand: the initializer it comes from and its values as the matmul reads them. */
 interface WeightSource {
   /** The initializer (a `state_dict` name). */
   readonly weight: string;
@@ -84,8 +85,6 @@ interface WeightSource {
   readonly rows: number;
   readonly cols: number;
   readonly transposed: boolean;
-  /** The Transpose and Slice nodes between the initializer and the matmul (torch's packed in_proj_weight is sliced). */
-  readonly via: readonly NodeProto[];
 }
 
 // a copy: decoded raw data may be a view at any offset of a larger buffer
@@ -101,7 +100,7 @@ function constantMatrix(name: string, initializers: ReadonlyMap<string, TensorPr
     if (held.dataType !== DataType.FLOAT || held.dims?.length !== 2) return `weight ${name} is not a 2-D float tensor`;
     if (!held.rawData) return `weight ${name} holds no inline data`;
     const [rows, cols] = held.dims.map(Number) as [number, number];
-    return { weight: name, data: floats(held), rows, cols, via: [] };
+    return { weight: name, data: floats(held), rows, cols };
   }
   const node = producers.get(name);
   const computed = 'right operand is computed (a product of two activations, as in attention)';
@@ -114,7 +113,7 @@ function constantMatrix(name: string, initializers: ReadonlyMap<string, TensorPr
     if (perm?.length !== 2 || perm[0] !== 1) return computed;
     const t = new Float32Array(data.length);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c]!;
-    return { ...inner, data: t, rows: cols, cols: rows, via: [...inner.via, node] };
+    return { ...inner, data: t, rows: cols, cols: rows };
   }
   const [starts, ends, axes, steps] = [1, 2, 3, 4].map((i) => (node.input![i] ? int64s(initializers.get(node.input![i]!)) : undefined));
   if (!starts || !ends || (node.input![3] && !axes) || (node.input![4] && !steps) || steps?.some((x) => x !== 1)) return computed;
@@ -128,7 +127,7 @@ function constantMatrix(name: string, initializers: ReadonlyMap<string, TensorPr
   const [[r0, r1], [c0, c1]] = range as [[number, number], [number, number]];
   const out = new Float32Array(Math.max(0, r1 - r0) * Math.max(0, c1 - c0));
   for (let r = r0; r < r1; r++) out.set(data.subarray(r * cols + c0, r * cols + c1), (r - r0) * (c1 - c0));
-  return { ...inner, data: out, rows: r1 - r0, cols: c1 - c0, via: [...inner.via, node] };
+  return { ...inner, data: out, rows: r1 - r0, cols: c1 - c0 };
 }
 
 /** Why a matmul cannot be quantized, or where its constant weight comes from. */
@@ -224,7 +223,6 @@ function quantizeMatMuls(model: ModelProto, options: QuantizeOptions, emit: Emit
   // one int8 copy per weight and orientation, however many matmuls read it
   const quantized = new Map<string, QuantizedInitializers>();
   const replaced = new Map<NodeProto, NodeProto[]>();
-  const bypassed = new Set<NodeProto>();
   for (const node of graph.node ?? []) {
     const name = node.name ?? node.output![0]!;
     const activation = node.input![0]!;
@@ -257,25 +255,14 @@ function quantizeMatMuls(model: ModelProto, options: QuantizeOptions, emit: Emit
       added.push({ name: q.data, dims: [k, n], dataType: INT8, rawData: raw(w.data) }, { name: q.scale, dims: [n], dataType: DataType.FLOAT, rawData: raw(w.scale) });
       quantized.set(key, q);
     }
-    source.via.forEach((v) => bypassed.add(v));
     const emitted = emit(node, name, q, fresh);
     added.push(...(emitted.initializers ?? []));
     replaced.set(node, emitted.nodes);
     decisions.push({ node: name, op: node.opType, weight, activation, quantized: true, reason: `int8 (${k}, ${n}), a scale per column` });
   }
 
-  const nodes = (graph.node ?? []).flatMap((n) => replaced.get(n) ?? [n]);
-  // the float weights and their Transposes that nothing reads any more go, as does any initializer nothing reads (Swin's folded bias tables)
-  const readBy = (list: readonly NodeProto[]) => new Set([...list.flatMap((n) => n.input ?? []), ...(graph.output ?? []).map((o) => o.name!)]);
-  // a Slice goes once the Transpose that read it has gone
-  let live = nodes;
-  for (let removed = true; removed; ) {
-    const reads = readBy(live);
-    const next = live.filter((n) => !bypassed.has(n) || n.output!.some((o) => reads.has(o)));
-    removed = next.length < live.length;
-    live = next;
-  }
-  const reads = readBy(live);
+  // the float weights' Transposes and Slices that nothing reads any more go, as do the weights themselves and any initializer nothing reads (Swin's folded bias tables)
+  const { nodes: live, read: reads } = liveNodes((graph.node ?? []).flatMap((n) => replaced.get(n) ?? [n]), (graph.output ?? []).map((o) => o.name!));
   const initializer = [...(graph.initializer ?? []).filter((t) => reads.has(t.name!)), ...added];
   const produced = new Set(live.flatMap((n) => n.output ?? []));
   const valueInfo = graph.valueInfo?.filter((v) => produced.has(v.name!));
