@@ -117,7 +117,7 @@ export function cat<D extends DType, R extends number>(tensors: readonly Tensor<
   const first = tensors[0];
   if (!first) throw new Error('cat: needs at least one tensor');
   if (tensors.length === 1) return first;
-  return applyMany(first.ref().graph, 'Concat', tensors, { axis: axis(dim, first.rank) })[0] as unknown as Tensor<D, R>;
+  return applyMany(first.ref().graph, 'Concat', tensors, { axis: axis('cat', first, dim) })[0] as unknown as Tensor<D, R>;
 }
 
 /** `torch.where(condition, a, b)`; a number operand takes the other operand's dtype. */

@@ -62,6 +62,11 @@ describe("PyTorch's splitting and view methods", () => {
       ['maskedFill', (x) => x.maskedFill(x as never, 0), /^maskedFill: mask must be bool, got float32/],
       ['maskedFill', (x) => x.maskedFill(x.gt(0), x), /^maskedFill: a tensor value must have 0 dims, got \[B, 6\]/],
       ['view', (x) => x.view(5, 7), /^Reshape: cannot reshape \[B, 6\] \(6\*B elements\) to \[5, 7\]/],
+      // a dim out of range is the method's refusal at the user's line, for every method that takes one
+      ['softmax', (x) => x.softmax(2), /^softmax: dim 2 is out of range for rank 2 \(expected -2 to 1\); operands self: f32\[B, 6\], at .*tensor\.test\.ts/],
+      ['transpose', (x) => x.transpose(0, -3), /^transpose: dim -3 is out of range for rank 2/],
+      ['sum', (x) => x.sum([0, 5]), /^sum: dim 5 is out of range for rank 2/],
+      ['cat', (x) => F.cat([x, x], 2), /^cat: dim 2 is out of range for rank 2/],
     ];
     for (const [method, body, message] of cases) {
       const e = errorOf(['B', 6], body);

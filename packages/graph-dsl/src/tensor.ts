@@ -99,10 +99,10 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   }
   /** PyTorch's `transpose(dim0, dim1)`: swaps two axes. */
   transpose(dim0: number, dim1: number): Tensor<D, R> {
-    return this.permute(...swapAxes(this.rank, axis(dim0, this.rank), axis(dim1, this.rank)));
+    return this.permute(...swapAxes(this.rank, axis('transpose', this, dim0), axis('transpose', this, dim1)));
   }
   permute(...perm: number[]): Tensor<D, R> {
-    return apply<'Transpose', Tensor<D, R>>(this, 'Transpose', [this], { perm: perm.map((p) => axis(p, this.rank)) });
+    return apply<'Transpose', Tensor<D, R>>(this, 'Transpose', [this], { perm: perm.map((p) => axis('permute', this, p)) });
   }
   /** The last two axes swapped (PyTorch's `x.mT`). */
   get mT(): Tensor<D, R> {
@@ -113,24 +113,24 @@ export class Tensor<D extends DType = DType, R extends number = number> {
     return this.reshape([...this.shape.slice(0, d), 1, ...this.shape.slice(d)]) as unknown as Tensor<D, Inc<R>>;
   }
   squeeze(dim: number): Tensor<D, Dec<R>> {
-    const d = axis(dim, this.rank);
+    const d = axis('squeeze', this, dim);
     if (this.shape[d] !== 1) throw new Error(`squeeze(${dim}): dim ${dim} of ${this} is not 1`);
     return this.reshape(this.shape.filter((_, i) => i !== d)) as unknown as Tensor<D, Dec<R>>;
   }
   flatten(startDim = 0, endDim = -1): Tensor<D, number> {
-    const [s, e] = [axis(startDim, this.rank), axis(endDim, this.rank)];
+    const [s, e] = [axis('flatten', this, startDim), axis('flatten', this, endDim)];
     return this.reshape([...this.shape.slice(0, s), numElements(this.shape.slice(s, e + 1)), ...this.shape.slice(e + 1)]);
   }
   /** `x[..., start:end:step, ...]` on one axis. */
   slice(dim: number, start: number, end?: number, step = 1): Tensor<D, R> {
-    return apply<'Slice', Tensor<D, R>>(this, 'Slice', [this], { axis: axis(dim, this.rank), start, ...(end === undefined ? {} : { end }), step });
+    return apply<'Slice', Tensor<D, R>>(this, 'Slice', [this], { axis: axis('slice', this, dim), start, ...(end === undefined ? {} : { end }), step });
   }
   /**
    * PyTorch's `x.select(dim, index)`: one index of a dim, which goes away (`x[:, 2]`). Typed rank
    * `number`: a second method typed Dec<R> besides squeeze makes tsc's comparison of tensor types too deep.
    */
   select(dim: number, index: number): Tensor<D, number> {
-    const d = methodAxis('select', this, dim);
+    const d = axis('select', this, dim);
     const n = this.shape[d]!;
     const outOfRange = typeof n === 'number' && (index < -n || index >= n);
     if (!Number.isInteger(index) || outOfRange) refuse('select', `index ${index} is out of range for dim ${dim} of size ${dimToString(n)}`, { self: this });
@@ -138,7 +138,7 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   }
   /** PyTorch's `x.narrow(dim, start, length)`: `length` entries from `start` (negative counts from the end). */
   narrow(dim: number, start: number, length: number): Tensor<D, R> {
-    const d = methodAxis('narrow', this, dim);
+    const d = axis('narrow', this, dim);
     const n = this.shape[d]!;
     if (!Number.isInteger(start) || !Number.isInteger(length) || length < 0) refuse('narrow', `start ${start} and length ${length} must be whole numbers, length >= 0`, { self: this });
     if (typeof n === 'number') {
@@ -196,12 +196,12 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   }
   /** `x.index_select(dim, index)`, and with a multi-dim index the numpy-style gather. */
   gather<RI extends number>(dim: number, index: Tensor<'int32', RI>): Tensor<D, number> {
-    return apply<'Gather', Tensor<D, number>>(this, 'Gather', [this, index], { axis: axis(dim, this.rank) });
+    return apply<'Gather', Tensor<D, number>>(this, 'Gather', [this, index], { axis: axis('gather', this, dim) });
   }
   roll(shifts: number | readonly number[], dims: number | readonly number[]): Tensor<D, R> {
     const s = typeof shifts === 'number' ? [shifts] : shifts;
     const a = typeof dims === 'number' ? [dims] : dims;
-    return apply<'Roll', Tensor<D, R>>(this, 'Roll', [this], { shifts: s, axes: a.map((d) => axis(d, this.rank)) });
+    return apply<'Roll', Tensor<D, R>>(this, 'Roll', [this], { shifts: s, axes: a.map((d) => axis('roll', this, d)) });
   }
   /** PyTorch's expand: -1 keeps a dim, size-1 dims stretch, new leading dims may be added. */
   expand<const S extends readonly (DimLike | -1)[]>(shape: S): Tensor<D, S['length']> {
@@ -211,7 +211,7 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   }
   /** `x.repeat_interleave(repeats, dim)` for a fixed count. */
   repeatInterleave(repeats: number, dim: number): Tensor<D, R> {
-    const d = axis(dim, this.rank);
+    const d = axis('repeatInterleave', this, dim);
     const expanded = this.unsqueeze(d + 1) as unknown as Tensor<D, number>;
     const target = [...this.shape.slice(0, d + 1), repeats, ...this.shape.slice(d + 1)];
     return expanded.expand(target).flatten(d, d + 1) as unknown as Tensor<D, R>;
@@ -222,7 +222,7 @@ export class Tensor<D extends DType = DType, R extends number = number> {
   mean<K extends boolean = false>(dim: number | readonly number[], keepdim?: K) { return reduce(this, 'ReduceMean', dim, keepdim); }
   amax<K extends boolean = false>(dim: number | readonly number[], keepdim?: K) { return reduce(this, 'ReduceMax', dim, keepdim); }
   softmax(dim: number, ..._: FloatOnly<D>): Tensor<'float32', R> {
-    return apply<'Softmax', Tensor<'float32', R>>(this, 'Softmax', [this], { axis: axis(dim, this.rank) });
+    return apply<'Softmax', Tensor<'float32', R>>(this, 'Softmax', [this], { axis: axis('softmax', this, dim) });
   }
 }
 
@@ -248,12 +248,6 @@ export class Parameter<R extends number = number> extends Tensor<'float32', R> {
   }
 }
 
-export function axis(dim: number, rank: number): number {
-  const a = dim < 0 ? dim + rank : dim;
-  if (a < 0 || a >= rank) throw new Error(`dim ${dim} is out of range for a tensor of rank ${rank}`);
-  return a;
-}
-
 /**
  * A method's refusal of its arguments, reported as the ops report theirs (OpError): the method,
  * the operands' types, what was expected and the user's line.
@@ -263,7 +257,8 @@ export function refuse(method: string, reason: string, operands: Readonly<Record
   throw Object.values(operands)[0]!.ref().graph.opError(method, reason, listed);
 }
 
-function methodAxis(method: string, x: Tensor, dim: number): number {
+/** `dim` of `x` as a non-negative axis (negative counts from the end); out of range, the method's refusal at the user's line. */
+export function axis(method: string, x: Tensor, dim: number): number {
   const a = dim < 0 ? dim + x.rank : dim;
   if (!Number.isInteger(dim) || a < 0 || a >= x.rank) refuse(method, `dim ${dim} is out of range for rank ${x.rank} (expected ${-x.rank} to ${x.rank - 1})`, { self: x });
   return a;
@@ -271,7 +266,7 @@ function methodAxis(method: string, x: Tensor, dim: number): number {
 
 /** The axis and its size, which must be a number: how many pieces come out decides the program. */
 function concreteDim(method: string, x: Tensor, dim: number): [number, number] {
-  const a = methodAxis(method, x, dim);
+  const a = axis(method, x, dim);
   const n = x.shape[a]!;
   if (typeof n !== 'number') refuse(method, `dim ${dim} has the symbolic size ${dimToString(n)}; the number of pieces needs a concrete size`, { self: x });
   return [a, n];
@@ -323,8 +318,11 @@ function unary<D extends DType, R extends number>(x: Tensor<D, R>, op: OpName): 
   return apply<OpName, Tensor<D, R>>(x, op, [x], {} as never);
 }
 
+/** The method each reduction is called by, for its errors. */
+const REDUCE_METHODS = { ReduceSum: 'sum', ReduceMean: 'mean', ReduceMax: 'amax' } as const;
+
 function reduce<D extends DType, R extends number, K extends boolean>(x: Tensor<D, R>, op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax', dim: number | readonly number[], keepdim?: K) {
-  const axes = (typeof dim === 'number' ? [dim] : dim).map((d) => axis(d, x.rank));
+  const axes = (typeof dim === 'number' ? [dim] : dim).map((d) => axis(REDUCE_METHODS[op], x, d));
   return apply<typeof op, Tensor<D, K extends true ? R : number>>(x, op, [x], { axes, keepdims: keepdim ?? false });
 }
 
