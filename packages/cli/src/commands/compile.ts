@@ -44,10 +44,11 @@ function linesMinus(a: readonly string[], b: readonly string[]): string[] {
 export function dumpChanges(write: (text: string) => void): (stage: string, graph: Graph) => void {
   let previous: string[] | undefined;
   return (stage, graph) => {
+    // a pass's 'before' is the previous pass's 'after': not printed again
+    if (previous !== undefined && stage.startsWith('before ')) return;
     const lines = printGraph(graph).split('\n');
     if (previous === undefined) write(`// ----- the IR as traced (${stage}) -----\n${lines.join('\n')}\n`);
-    // a pass's 'before' is the previous pass's 'after'
-    else if (!stage.startsWith('before ')) {
+    else {
       const [removed, added] = [linesMinus(previous, lines), linesMinus(lines, previous)];
       const changed = [...removed.map((l) => `- ${l}`), ...added.map((l) => `+ ${l}`)];
       write(`// ----- ${stage}: ${changed.length === 0 ? 'no change' : `${removed.length} lines removed, ${added.length} added`} -----${changed.length === 0 ? '' : `\n${changed.join('\n')}`}\n`);
