@@ -1,9 +1,15 @@
 /**
- * The DSL source editor: a model file typed in the page (a textarea with line numbers), made a
- * model by ./model-source.ts and compiled by the pipeline's steps, so that it is drawn, run and
- * exported as a catalog model is. An error is shown under the editor and its line marked. Its own
- * chunk (with the transpiler), loaded when the user first opens it.
+ * The DSL source editor: a model file typed in the page (CodeMirror 6, TypeScript highlighting),
+ * made a model by ./model-source.ts and compiled by the pipeline's steps, so that it is drawn, run
+ * and exported as a catalog model is. An error is shown under the editor, its line marked (the line
+ * and its number) and scrolled to. Its own chunk (with CodeMirror and the transpiler), loaded when
+ * the user first opens it.
  */
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { typescriptLanguage } from '@codemirror/lang-javascript';
+import { bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting } from '@codemirror/language';
+import { EditorState, RangeSet, StateEffect, StateField } from '@codemirror/state';
+import { Decoration, type DecorationSet, drawSelection, EditorView, GutterMarker, gutterLineClass, highlightActiveLine, keymap, lineNumbers } from '@codemirror/view';
 import { traceFileModel } from '@tessera/models';
 import example from '../../../examples/prenorm-block/block.ts?raw';
 import { errorText } from './contract.ts';
@@ -13,77 +19,91 @@ import { type Compiled, compileTraced, type WeightsFile } from './pipeline.ts';
 /** Builds the editor's model with the weights file the user picked, if any. */
 export type Build = (weights: WeightsFile | undefined) => Promise<Compiled>;
 
+/** What the editor's buttons do: the page compiles (and runs) the model `build` makes, as it does a catalog model. */
+export type Submit = (run: boolean, build: Build) => void;
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-function drawLineNumbers(source: HTMLTextAreaElement): void {
-  const count = source.value.split('\n').length;
-  const gutter = $('editor-lines');
-  if (gutter.childElementCount === count) return;
-  gutter.replaceChildren(...Array.from({ length: count }, (_, i) => Object.assign(document.createElement('span'), { textContent: String(i + 1) })));
-}
+/** The line an error names (1-based), or 0 for none. */
+const markLine = StateEffect.define<number>();
+const errorLineMark = Decoration.line({ class: 'cm-error-line' });
+const errorNumberMark = new (class extends GutterMarker {
+  override elementClass = 'cm-error-number';
+})();
 
-function clearMark(): void {
-  $('source-error').hidden = true;
-  $('editor-mark').hidden = true;
-  for (const n of $('editor-lines').querySelectorAll('.error')) n.classList.remove('error');
-}
+/** The error's line: marked until the text changes. */
+const errorMark = StateField.define<{ line: DecorationSet; number: RangeSet<GutterMarker> }>({
+  create: () => ({ line: Decoration.none, number: RangeSet.empty }),
+  update(marks, tr) {
+    for (const e of tr.effects) {
+      if (!e.is(markLine)) continue;
+      if (e.value === 0) return { line: Decoration.none, number: RangeSet.empty };
+      const at = tr.state.doc.line(e.value).from;
+      return { line: Decoration.set([errorLineMark.range(at)]), number: RangeSet.of([errorNumberMark.range(at)]) };
+    }
+    return tr.docChanged ? { line: Decoration.none, number: RangeSet.empty } : marks;
+  },
+  provide: (f) => [EditorView.decorations.from(f, (m) => m.line), gutterLineClass.from(f, (m) => m.number)],
+});
 
-/** Places the mark over the line under the textarea's scroll (the gutter follows the same scroll). */
-function placeMark(source: HTMLTextAreaElement): void {
-  $('editor-lines').scrollTop = source.scrollTop;
-  const line = Number($('editor-mark').dataset.line);
-  if (line) $('editor-mark').style.top = `${(line - 1) * lineHeight(source) + parseFloat(getComputedStyle(source).paddingTop) - source.scrollTop}px`;
-}
-
-const lineHeight = (source: HTMLTextAreaElement) => parseFloat(getComputedStyle(source).lineHeight);
-
-/** The error under the editor, as the CLI prints it; the line it names marked, selected and scrolled to. */
-function showError(source: HTMLTextAreaElement, e: unknown): void {
+/** The error under the editor, as the CLI prints it; the line it names marked, selected and scrolled to the middle. */
+function showError(view: EditorView, e: unknown): void {
   const text = errorText(e);
   $('source-error').hidden = false;
   $('source-error').textContent = `error: ${text}`;
   const line = errorLine(text);
-  if (!line) return;
-  const lines = source.value.split('\n');
-  $('editor-lines').children[line - 1]?.classList.add('error');
-  const start = lines.slice(0, line - 1).join('\n').length + (line > 1 ? 1 : 0);
-  source.setSelectionRange(start, start + (lines[line - 1]?.length ?? 0));
-  source.scrollTop = Math.max(0, (line - 1) * lineHeight(source) - source.clientHeight / 2);
-  Object.assign($('editor-mark'), { hidden: false }).dataset.line = String(line);
-  placeMark(source);
+  if (!line || line > view.state.doc.lines) return;
+  const { from, to } = view.state.doc.line(line);
+  view.dispatch({ effects: [markLine.of(line), EditorView.scrollIntoView(from, { y: 'center' })], selection: { anchor: from, head: to } });
 }
 
-/** What the editor's buttons do: the page compiles (and runs) the model `build` makes, as it does a catalog model. */
-export type Submit = (run: boolean, build: Build) => void;
-
-let opened = false;
+let view: EditorView | undefined;
 
 /** Shows the editor, with the pre-norm block of examples/prenorm-block the first time, and wires its buttons to `submit`. */
 export function openEditor(submit: Submit): void {
-  const source = $<HTMLTextAreaElement>('source');
   $('source-section').hidden = false;
-  source.focus();
-  if (opened) return;
-  opened = true;
-  source.value = example;
-  drawLineNumbers(source);
-  source.addEventListener('input', () => {
-    drawLineNumbers(source);
-    clearMark();
+  if (view) {
+    view.focus();
+    return;
+  }
+  const editor = new EditorView({
+    parent: $('editor'),
+    state: EditorState.create({
+      doc: example,
+      extensions: [
+        lineNumbers(),
+        history(),
+        drawSelection(),
+        indentOnInput(),
+        bracketMatching(),
+        highlightActiveLine(),
+        syntaxHighlighting(defaultHighlightStyle),
+        typescriptLanguage,
+        keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+        errorMark,
+        EditorView.contentAttributes.of({ 'aria-label': EDITOR_FILE }),
+        // an edit clears the error shown for the text before it
+        EditorView.updateListener.of((u) => {
+          if (u.docChanged) $('source-error').hidden = true;
+        }),
+      ],
+    }),
   });
-  source.addEventListener('scroll', () => placeMark(source));
+  view = editor;
   const build: Build = async (weights) => {
-    clearMark();
+    $('source-error').hidden = true;
+    editor.dispatch({ effects: markLine.of(0) });
     try {
-      const model = await loadSource(source.value);
+      const model = await loadSource(editor.state.doc.toString());
       return compileTraced(model, traceFileModel(model), weights);
     } catch (e) {
-      showError(source, e);
+      showError(editor, e);
       throw e;
     }
   };
   $('source-compile').addEventListener('click', () => submit(false, build));
   $('source-run').addEventListener('click', () => submit(true, build));
+  editor.focus();
 }
 
 export { EDITOR_FILE };

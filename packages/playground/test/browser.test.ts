@@ -369,11 +369,17 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     return runProcess(process.execPath, [BIN, ...argv], { cwd: dir });
   }
 
+  /** The source editor's lines that CodeMirror draws (those in and near its view). */
+  const drawnLines = (page: Page) => page.$$eval('#editor .cm-line', (lines) => lines.map((l) => l.textContent ?? ''));
+
   /** Opens the source editor, types `text` in place of its example and presses `button`; the page's #result. */
   async function fromEditor(page: Page, text: string, button: '#source-compile' | '#source-run'): Promise<RunResult | { error: string }> {
-    if (!(await page.isVisible('#source'))) await page.click('#edit-source');
-    await page.waitForSelector('#source', { state: 'visible' });
-    await page.fill('#source', text);
+    if (!(await page.isVisible('#editor .cm-content'))) await page.click('#edit-source');
+    await page.click('#editor .cm-content');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(text);
+    const drawn = await drawnLines(page);
+    expect(drawn).toEqual(text.split('\n').slice(0, drawn.length));
     await page.$eval('#result', (r) => (r.textContent = ''));
     await page.click(button);
     await page.waitForFunction(() => document.getElementById('result')!.textContent !== '', undefined, { timeout: 120_000 });
@@ -383,9 +389,11 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
   it('compiles and runs a model typed into the source editor as tessera run ./model.ts --random-inputs does; its boxes name its lines', async () => {
     const { page } = await contract('?model=torch_multihead_attention', 'editor-open');
     await page.click('#edit-source');
-    await page.waitForSelector('#source', { state: 'visible' });
+    await page.waitForSelector('#editor .cm-content', { state: 'visible' });
     const example = readFileSync(EXAMPLE, 'utf8');
-    expect(await page.inputValue('#source')).toBe(example);
+    const drawn = await drawnLines(page);
+    expect(drawn.length).toBeGreaterThan(20);
+    expect(drawn).toEqual(example.split('\n').slice(0, drawn.length));
     const text = example.replace('export const EMBED_DIM = 64;', 'export const EMBED_DIM = 32;').replace('new PreNormBlock(EMBED_DIM, 4)', 'new PreNormBlock(EMBED_DIM, 2, 2)');
     expect(text).not.toBe(example);
     await page.fill('#seed', '4');
@@ -413,7 +421,7 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
     await page.close();
   }, 300_000);
 
-  it("a shape error in the editor is tessera compile model.ts's text, its line marked and selected; a syntax error too", async () => {
+  it("a shape error in the editor is tessera compile model.ts's text, its line marked and scrolled to; a syntax error too", async () => {
     const { page } = await contract('?model=torch_multihead_attention', 'editor-error-open');
     const broken = readFileSync(EXAMPLE, 'utf8').replace('new nn.Linear(mlpRatio * embedDim, embedDim)', 'new nn.Linear(mlpRatio * embedDim + 1, embedDim)');
     const cases = [
@@ -431,19 +439,22 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
       if (c.folder === 'editor-shape') expect(shown).toBe(cli.stderr.trim());
       else expect(cli.stderr).toContain(`model.ts:${c.line}:`);
       expect(await page.isVisible('#source-error')).toBe(true);
-      expect(await page.$$eval('#editor-lines span.error', (spans) => spans.map((s) => s.textContent))).toEqual([String(c.line)]);
-      expect(await page.isVisible('#editor-mark')).toBe(true);
-      const selected = await page.$eval('#source', (t) => {
-        const area = t as HTMLTextAreaElement;
-        return { line: area.value.slice(0, area.selectionStart).split('\n').length, text: area.value.slice(area.selectionStart, area.selectionEnd) };
+      // the line and its number marked, and scrolled into the editor's view
+      expect(await page.$$eval('#editor .cm-error-line', (lines) => lines.map((l) => l.textContent))).toEqual([c.text.split('\n')[c.line - 1]]);
+      expect(await page.$$eval('#editor .cm-lineNumbers .cm-error-number', (ns) => ns.map((n) => n.textContent))).toEqual([String(c.line)]);
+      const inView = await page.$eval('#editor .cm-error-line', (l) => {
+        const [r, view] = [l.getBoundingClientRect(), document.querySelector('#editor .cm-scroller')!.getBoundingClientRect()];
+        return r.top >= view.top && r.bottom <= view.bottom;
       });
-      expect(selected).toEqual({ line: c.line, text: c.text.split('\n')[c.line - 1] });
+      expect(inView).toBe(true);
       await page.locator('#source-section').screenshot({ path: path.join(ARTIFACTS, `${c.folder}.png`) });
     }
-    // fixing the text clears the mark
-    await page.fill('#source', readFileSync(EXAMPLE, 'utf8'));
+    // an edit clears the error and the mark
+    await page.click('#editor .cm-content');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText('\n');
     expect(await page.isVisible('#source-error')).toBe(false);
-    expect(await page.$$eval('#editor-lines span.error', (spans) => spans.length)).toBe(0);
+    expect(await page.$$eval('#editor .cm-error-line, #editor .cm-error-number', (marks) => marks.length)).toBe(0);
     await page.close();
   }, 300_000);
 });
