@@ -95,6 +95,20 @@ describe('tessera export --safetensors --weights-dtype', () => {
     expect(out).toMatch(/; as they were: \d+ \(under 1024 values\), \d+ \(fewer than 2 dims\)\n/);
   });
 
+  it('keeps the modules of --weights-dtype-exclude float32, and names the last module in the note past 2 %', async () => {
+    const file = at('mha.excluded.safetensors');
+    const { out, error } = await cli('export', ...MHA, '--safetensors', file, '--weights-dtype', 'int8', '--weights-dtype-exclude', 'out_proj');
+    expect(error).toBeUndefined();
+    expect(out).toMatch(/: 1 tensors int8, one float32 scale per row \(dim 0\); as they were: 1 \(fewer than 2 dims\), 2 \(excluded: out_proj\)\n/);
+    const { stored } = decodeSafetensors(readFileSync(file));
+    expect([stored.get('in_proj_weight'), stored.get('out_proj.weight'), stored.get('out_proj.bias')]).toEqual(['I8', 'F32', 'F32']);
+    expect((await cli('export', ...MHA, '--safetensors', file, '--weights-dtype', 'int8', '--weights-dtype-exclude', 'out_proj,out_prj')).error).toBe(
+      "--weights-dtype-exclude out_prj: no weights under this module path; the model's modules are in_proj_weight, in_proj_bias, out_proj",
+    );
+    expect((await cli('export', ...MHA, '--safetensors', file, '--weights-dtype-exclude', 'out_proj')).error).toMatch(/^--weights-dtype-exclude keeps modules float32 .*; give --weights-dtype too$/);
+    expect((await cli('export', ...MHA, '--safetensors', file, '--weights-dtype', 'int8', '--weights-dtype-exclude', 'out_proj,')).error).toMatch(/^--weights-dtype-exclude "out_proj,": expected module paths separated by commas/);
+  });
+
   it('refuses what it cannot do, and a broken int8 file with its name and tensor', async () => {
     expect((await cli('export', ...MHA, '--onnx', at('x.onnx'), '--weights-dtype', 'int8')).error).toBe('--weights-dtype int8 chooses how --safetensors stores the weights; give --safetensors OUT.safetensors too');
     expect((await cli('export', ...MHA, '--safetensors', at('x.safetensors'), '--weights-dtype', 'int4')).error).toBe('--weights-dtype int4: expected one of float32, float16, int8');

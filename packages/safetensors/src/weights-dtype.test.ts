@@ -82,6 +82,14 @@ describe('narrowWeights and dequantizeWeights', () => {
     expect(keptBecause(weight, 'float32')).toBe('float32 asked for');
   });
 
+  it('keeps the tensors under excluded module paths, and only those', () => {
+    const heads = new Map([...weights, ['heads.0.weight', weight], ['head.weight', weight]]);
+    const n = narrowWeights(heads, 'int8', ['head', 'fc.weight']);
+    expect([n.kept.get('head.weight'), n.kept.get('fc.weight'), n.kept.get('heads.0.weight')]).toEqual(['excluded', 'excluded', undefined]);
+    expect([...n.narrow.keys()]).toEqual(['heads.0.weight']);
+    expect(n.tensors.has('head.weight:scale')).toBe(false);
+  });
+
   it('gives a file that is not quantized back as it is, its I8 tensors as integers', () => {
     const plain = encodeSafetensors({ w: weight, mask: { dtype: 'int32', shape: [2], data: Int32Array.of(-3, 4) } }, undefined, 'test', new Map([['mask', 'I8']]));
     const back = dequantizeWeights(decodeSafetensors(plain), 'plain.safetensors');

@@ -56,13 +56,19 @@ export function keptBecause(t: HostTensor, dtype: WeightsDType): string | undefi
   return Array.prototype.every.call(t.data, fits) ? undefined : dtype === 'int8' ? 'values that are not finite' : `values beyond float16's +-${FLOAT16_MAX}`;
 }
 
-/** The weights as `dtype` stores them (see the file's comment); write them with `writeSafetensorsFile(file, tensors, metadata, narrow)`. */
-export function narrowWeights(weights: ReadonlyMap<string, HostTensor>, dtype: WeightsDType): NarrowedWeights {
+/** Whether `key` is `module`'s or below it, by state_dict path (`head` holds `head.weight`, not `heads.0.weight`). */
+export const underModule = (key: string, module: string): boolean => key === module || key.startsWith(`${module}.`);
+
+/**
+ * The weights as `dtype` stores them (see the file's comment), those under the `exclude` module
+ * paths as they are; write them with `writeSafetensorsFile(file, tensors, metadata, narrow)`.
+ */
+export function narrowWeights(weights: ReadonlyMap<string, HostTensor>, dtype: WeightsDType, exclude: readonly string[] = []): NarrowedWeights {
   const tensors = new Map<string, HostTensor>();
   const narrow = new Map<string, Narrow>();
   const kept = new Map<string, string>();
   for (const [key, t] of weights) {
-    const why = keptBecause(t, dtype);
+    const why = exclude.some((m) => underModule(key, m)) ? 'excluded' : keptBecause(t, dtype);
     if (why !== undefined) {
       kept.set(key, why);
       tensors.set(key, t);

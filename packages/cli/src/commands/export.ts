@@ -15,7 +15,7 @@ export function externalDataOption(args: Args): { externalData?: true } {
 }
 
 export async function exportCommand(args: Args): Promise<string> {
-  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target', 'quantize', 'quantize-exclude', 'calibrate', 'calibrate-images', 'calibration', 'explain', 'safetensors', 'weights-dtype']);
+  expectOptions(args, ['onnx', 'opset', 'config', 'weights', 'external-data', 'no-fuse', 'target', 'quantize', 'quantize-exclude', 'calibrate', 'calibrate-images', 'calibration', 'explain', 'safetensors', 'weights-dtype', 'weights-dtype-exclude']);
   const name = args.positional[0];
   if (!name) throw new UsageError('tessera export needs a MODEL (see tessera list)');
   const weightsOut = weightsRequest(args);
