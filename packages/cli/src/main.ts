@@ -22,7 +22,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
                                          the compiled IR and what each pass did; --dump: the IR as traced, then what each pass changed;
                                          --explain: each fusion's count, and why near-matches were refused`,
   export: `  export MODEL --onnx FILE [--target portable|onnx23|onnxruntime] [--opset N] [--config k=v ...] [--weights W.safetensors]
-             [--safetensors OUT.safetensors [--weights-dtype float32|float16|int8]]
+             [--safetensors OUT.safetensors [--weights-dtype float32|float16|int8 [--weights-dtype-exclude MODULE,...]]]
              [--external-data] [--no-fuse] [--quantize dynamic|static [--quantize-exclude MODULE,...]]
              [--calibrate IN.safetensors | --calibrate-images DIR] [--calibration percentile[:99.99]|minmax] [--explain]
                                          portable: opset 17 standard ops (the default); onnx23: opset 23's Attention;
