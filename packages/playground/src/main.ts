@@ -123,9 +123,11 @@ function drawExport(p: Pipeline, compiled: Compiled): void {
     });
     return b;
   };
+  // the editor's model.ts saves as model.portable.onnx
+  const stem = compiled.name.replace(/\.m?[jt]s$/, '');
   $('export-buttons').replaceChildren(
-    ...p.ONNX_TARGETS.map((t) => button(`ONNX (${t})`, `export-${t}`, () => p.onnxFile(compiled, t), `${compiled.name}.${t}.onnx`)),
-    button('Weights (.safetensors)', 'export-weights', () => p.weightsFile(compiled), `${compiled.name}.safetensors`),
+    ...p.ONNX_TARGETS.map((t) => button(`ONNX (${t})`, `export-${t}`, () => p.onnxFile(compiled, t), `${stem}.${t}.onnx`)),
+    button('Weights (.safetensors)', 'export-weights', () => p.weightsFile(compiled), `${stem}.safetensors`),
   );
 }
 

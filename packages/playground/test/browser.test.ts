@@ -413,6 +413,12 @@ describe.skipIf(missing !== undefined)('the playground in Chromium', () => {
       expect(Math.abs(got.sum - want.sum), `${output} sum ${got.sum} vs ${want.sum}`).toBeLessThanOrEqual(TOLERANCE * Math.max(1, Math.abs(want.sum)));
       got.first.forEach((v, k) => expect(Math.abs(v - want.first[k]!), `${output}[${k}]`).toBeLessThanOrEqual(TOLERANCE));
     }
+    // exported as the catalog's models are: the bytes tessera export ./model.ts writes
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-onnxruntime')]);
+    expect(download.suggestedFilename()).toBe('model.onnxruntime.onnx');
+    const exported = await cliOnFile(text, 'editor-run', 'export', './model.ts', '--target', 'onnxruntime', '--onnx', 'model.onnx');
+    expect(exported.status, exported.stderr).toBe(0);
+    expect(readFileSync((await download.path())!).equals(readFileSync(path.join(work, 'editor-run', 'model.onnx')))).toBe(true);
     // a box shows its op, its type and the editor line that wrote it: the traced MLP's last Linear at forward's last line
     await page.check('input[name=stage][value=traced]');
     const line = text.split('\n').findIndex((l) => l.includes('return attended.add(')) + 1;
