@@ -11,7 +11,7 @@ describe('float16', () => {
     }
   });
 
-  // each value's half as torch 1.13's .half() gives it (bits)
+  // each value's half as torch 1.13's .half() gives it (bits): scripts/weights_dtype_torch.py half
   const rounded: [string, number, number][] = [
     ['ties to even down at 1', 1 + 2 ** -11, 0x3c00],
     ['ties to even up', 1 + 3 * 2 ** -11, 0x3c02],
