@@ -35,8 +35,8 @@ function xavierUniform(fanOut: number, fanIn: number) {
   return { kind: 'uniform', low: -bound, high: bound } as const;
 }
 
-/** torch's out_proj (NonDynamicallyQuantizableLinear): a Linear whose bias starts at 0, as MultiheadAttention._reset_parameters sets it. */
-class OutProjection extends Linear {
+/** torch's out_proj, by its class name: a Linear whose bias starts at 0, as MultiheadAttention._reset_parameters sets it. */
+class NonDynamicallyQuantizableLinear extends Linear {
   override readonly bias: Parameter<1> | undefined;
   constructor(embedDim: number, bias: boolean) {
     super(embedDim, embedDim, bias);
@@ -80,7 +80,7 @@ export class MultiheadAttention extends Module {
     this.v_proj_weight = packed ? undefined : new Parameter([embedDim, this.vdim], xavierUniform(embedDim, this.vdim));
     const bias = options.bias ?? true;
     this.in_proj_bias = bias ? new Parameter([3 * embedDim], { kind: 'constant', value: 0 }) : undefined;
-    this.out_proj = new OutProjection(embedDim, bias);
+    this.out_proj = new NonDynamicallyQuantizableLinear(embedDim, bias);
   }
 
   forward(query: Tensor<'float32', 3>, key: Tensor<'float32', 3>, value: Tensor<'float32', 3>, call: MultiheadAttentionCall = {}): MultiheadAttentionResult {
