@@ -8,7 +8,7 @@ export * from './entry.ts';
 export * from './buffers.ts';
 export * from './state-dict.ts';
 export { VisionTransformer, VIT_CONFIGS, type ViTConfig } from './vision/vit.ts';
-export { ShiftedWindowAttention, SwinTransformer, type WindowLayout, windowLayout } from './vision/swin.ts';
+export { type FeatureMap, ShiftedWindowAttention, type SwinConfig, SwinTransformer, type WindowLayout, windowLayout } from './vision/swin.ts';
 export { interpolateEmbeddings } from './vision/interpolate-embeddings.ts';
 export * from './vision/preprocess.ts';
 export { IMAGENET_LABELS } from './vision/imagenet-labels.ts';

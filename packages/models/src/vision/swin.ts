@@ -34,13 +34,14 @@ export const SWIN_CONFIGS = {
   swin_b: { patch_size: [4, 4], embed_dim: 128, depths: [2, 2, 18, 2], num_heads: [4, 8, 16, 32], window_size: [7, 7], stochastic_depth_prob: 0.5 },
 } as const satisfies Record<string, SwinConfig>;
 
-type Map4 = Tensor<'float32', 4>;
+/** A (B, H, W, C) feature map, channels last as torchvision's Swin keeps it. */
+export type FeatureMap = Tensor<'float32', 4>;
 
 /** `F.pad` with zeros after the end of `dim` (torchvision pads right and bottom only). */
-function padEnd(x: Map4, dim: number, amount: number): Map4 {
+function padEnd(x: FeatureMap, dim: number, amount: number): FeatureMap {
   if (amount === 0) return x;
   const shape = x.shape.map((d, i) => (i === dim ? amount : d));
-  const zeros = constant(x, 0, 'float32').expand(shape) as Map4;
+  const zeros = constant(x, 0, 'float32').expand(shape) as FeatureMap;
   return cat([x, zeros], dim);
 }
 
@@ -152,8 +153,8 @@ export class ShiftedWindowAttention extends Module {
   }
 
   /** x: (B, H, W, C) -> (B, H, W, C). */
-  forward(input: Map4): Map4 {
-    const [B, H, W, C] = input.shape as [Map4['shape'][0], number, number, number];
+  forward(input: FeatureMap): FeatureMap {
+    const [B, H, W, C] = input.shape as [FeatureMap['shape'][0], number, number, number];
     const [m0, m1] = this.windowSize;
     if (typeof H !== 'number' || typeof W !== 'number') throw new ConfigError('ShiftedWindowAttention: the feature map size must be concrete');
     const { padH, padW, shift } = windowLayout([H, W], this.windowSize, this.shiftSize);
@@ -167,20 +168,20 @@ export class ShiftedWindowAttention extends Module {
     const n = m0 * m1;
     const headDim = C / this.numHeads;
     const qkv = this.qkv.forward(windows).reshape([-1, n, 3, this.numHeads, headDim]).permute(2, 0, 3, 1, 4); // (3, B*nW, heads, N, hd)
-    const [q, k, v] = [0, 1, 2].map((i) => qkv.slice(0, i, i + 1).squeeze(0) as Tensor<'float32', 4>) as [Map4, Map4, Map4];
+    const [q, k, v] = [0, 1, 2].map((i) => qkv.slice(0, i, i + 1).squeeze(0) as Tensor<'float32', 4>) as [FeatureMap, FeatureMap, FeatureMap];
     let attn = q.mul(headDim ** -0.5).matmul(k.mT); // (B*nW, heads, N, N)
     attn = attn.add(this.relativePositionBias(attn));
     if (shifted) {
       const mask = shiftedWindowMask(padH, padW, this.windowSize, shift);
       const m = constant(attn, Array.from(mask.data), 'float32', [1, nh * nw, 1, n, n]);
-      attn = attn.reshape([B, nh * nw, this.numHeads, n, n]).add(m).reshape([-1, this.numHeads, n, n]) as Map4;
+      attn = attn.reshape([B, nh * nw, this.numHeads, n, n]).add(m).reshape([-1, this.numHeads, n, n]) as FeatureMap;
     }
     attn = F.dropout(attn.softmax(-1), this.attentionDropout);
     let y = attn.matmul(v).transpose(1, 2).reshape([-1, n, C]);
     y = F.dropout(this.proj.forward(y), this.dropout);
 
     // reverse the partition and the shift, drop the padding
-    let out = y.reshape([B, nh, nw, m0, m1, C]).permute(0, 1, 3, 2, 4, 5).reshape([B, padH, padW, C]) as Map4;
+    let out = y.reshape([B, nh, nw, m0, m1, C]).permute(0, 1, 3, 2, 4, 5).reshape([B, padH, padW, C]) as FeatureMap;
     if (shifted) out = out.roll([shift[0], shift[1]], [1, 2]);
     if (padH !== H) out = out.slice(1, 0, H);
     if (padW !== W) out = out.slice(2, 0, W);
@@ -201,9 +202,9 @@ export class SwinTransformerBlock extends Module {
     this.norm2 = new nn.LayerNorm(dim, 1e-5);
     this.mlp = new MLPBlock(dim, Math.trunc(dim * mlpRatio), dropout);
   }
-  forward(x: Map4): Map4 {
+  forward(x: FeatureMap): FeatureMap {
     const y = x.add(this.attn.forward(this.norm1.forward(x)));
-    return y.add(this.mlp.forward(this.norm2.forward(y)) as Map4);
+    return y.add(this.mlp.forward(this.norm2.forward(y)) as FeatureMap);
   }
 }
 
@@ -216,7 +217,7 @@ export class PatchMerging extends Module {
     this.reduction = new nn.Linear(4 * dim, 2 * dim, false);
     this.norm = new nn.LayerNorm(4 * dim, 1e-5);
   }
-  forward(input: Map4): Map4 {
+  forward(input: FeatureMap): FeatureMap {
     const [H, W] = [input.shape[1] as number, input.shape[2] as number];
     const x = padEnd(padEnd(input, 2, W % 2), 1, H % 2);
     const pick = (r: number, c: number) => x.slice(1, r, undefined, 2).slice(2, c, undefined, 2);
@@ -259,13 +260,13 @@ export class SwinTransformer extends Module {
   }
 
   /** image (B, 3, H, W) -> logits (B, classes). */
-  forward(image: Map4): Tensor<'float32', 2> {
+  forward(image: FeatureMap): Tensor<'float32', 2> {
     const [patchEmbed, ...rest] = this.features as [nn.Sequential, ...Module[]];
     const [ph, pw] = [(patchEmbed.at(0) as nn.Conv2d).weight.shape[2] as number, (patchEmbed.at(0) as nn.Conv2d).weight.shape[3] as number];
     const [h, w] = [image.shape[2], image.shape[3]];
     if (typeof h !== 'number' || typeof w !== 'number') throw new ConfigError('SwinTransformer: the image size must be concrete (set image_size)');
     checkImageSize([h, w], [ph, pw], this.windowSize);
-    let x = patchEmbed.forward(image) as Map4; // (B, H/4, W/4, C)
+    let x = patchEmbed.forward(image) as FeatureMap; // (B, H/4, W/4, C)
     for (const m of rest) {
       if (m instanceof SwinStage) for (let j = 0; j < m.length; j++) x = (m.at(j) as SwinTransformerBlock).forward(x);
       else x = (m as PatchMerging).forward(x);
