@@ -1,7 +1,7 @@
 /**
  * Int8 against fp32 on ONNX Runtime: vit_b_16 and swin_t at 224x224 (torchvision's state_dict,
  * seeded random weights), our export for the portable and onnxruntime targets, fp32,
- * `--quantize dynamic` (quantizeDynamic) and `--quantize static` (quantizeStatic, percentile 99.99
+ * `--quantize dynamic` (quantizeDynamic) and `--quantize static` (quantizeStatic, the CLI's default percentile
  * ranges calibrated on 16 other seeded images), timed in turn in one run at batch 1 and 8, with the
  * logits' relative error (max abs / max |fp32 logit|, same target, the batch-8 images) and top-1
  * agreement next to each latency. PyTorch's own dynamic quantization of the same torchvision model
@@ -24,6 +24,7 @@ import { type HostTensor, hostTensor, seededRandom } from '@tessera/graph-dsl';
 import type * as Ort from 'onnxruntime-node';
 import { prepareModel } from '../src/model.ts';
 import { compareOutputs, type OutputAccuracy } from '../src/accuracy.ts';
+import { DEFAULT_PERCENTILE } from '../src/quantize-export.ts';
 import { table } from './measure.ts';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -80,7 +81,7 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
     const unpacked = exportOnnxModel(model.graph, { weights: model.weights, target, fuseInProjection: false });
     const dynamic = quantizeDynamic(unpacked, { target });
     const activations = dynamic.decisions.filter((d) => d.quantized).map((d) => d.activation);
-    const ranges = await calibrate(unpacked, activations, calibration, { kind: 'percentile', percentile: 99.99 });
+    const ranges = await calibrate(unpacked, activations, calibration, { kind: 'percentile', percentile: DEFAULT_PERCENTILE });
     notes.push(`${target}: ${activations.length} of ${dynamic.decisions.length} matmuls int8`);
     for (const [int8, m] of [[undefined, fp32], ['dynamic', dynamic.model], ['static', quantizeStatic(unpacked, ranges, { target }).model]] as const) {
       const session = await ort.InferenceSession.create(encodeModel(m), { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
@@ -128,7 +129,7 @@ for (const name of names.length ? names : ['vit_b_16', 'swin_t']) {
     accuracy.set('PyTorch quantize_dynamic int8', accuracyText(compareOutputs(logits(torch.fp32_logits, LARGEST), logits(torch.int8_logits, LARGEST))[0]!));
   }
 
-  say(`static: percentile 99.99 ranges over ${CALIBRATION_IMAGES} other seeded images`);
+  say(`static: percentile ${DEFAULT_PERCENTILE} ranges over ${CALIBRATION_IMAGES} other seeded images`);
   const header = ['runtime', ...BATCHES.map((b) => `b${b} ms`), `logits rel. error vs fp32 (b${LARGEST}), top-1`];
   say(table([header, ...[...ms].map(([label, byBatch]) => [label, ...BATCHES.map((b) => byBatch.get(b)!.toFixed(1)), accuracy.get(label) ?? ''])]));
   const ratio = (a: string, b: string) => BATCHES.map((batch) => `batch ${batch}: ${(ms.get(a)!.get(batch)! / ms.get(b)!.get(batch)!).toFixed(2)}`).join(', ');

@@ -24,7 +24,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   export: `  export MODEL --onnx FILE [--target portable|onnx23|onnxruntime] [--opset N] [--config k=v ...] [--weights W.safetensors]
              [--safetensors OUT.safetensors [--weights-dtype float32|float16|int8 [--weights-dtype-exclude MODULE,...]]]
              [--external-data] [--no-fuse] [--quantize dynamic|static [--quantize-exclude MODULE,...]]
-             [--calibrate IN.safetensors | --calibrate-images DIR] [--calibration percentile[:99.99]|minmax] [--explain]
+             [--calibrate IN.safetensors | --calibrate-images DIR] [--calibration percentile[:P]|minmax] [--explain]
                                          portable: opset 17 standard ops (the default); onnx23: opset 23's Attention;
                                          onnxruntime: ONNX Runtime's com.microsoft fused ops where measured faster;
                                          --quantize dynamic: Linear weights int8 per output column, activations at run time

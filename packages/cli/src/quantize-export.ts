@@ -16,8 +16,12 @@ export type QuantizeRequest =
   | { readonly mode: 'dynamic'; readonly exclude: readonly string[] }
   | { readonly mode: 'static'; readonly exclude: readonly string[]; readonly source: CalibrationSource; readonly method: CalibrationMethod };
 
-/** The percentile `--calibration percentile` clips at (ONNX Runtime's percentile calibrator's default). */
-export const DEFAULT_PERCENTILE = 99.99;
+/**
+ * The percentile `--calibration percentile` clips each tail at. Measured on vit_b_16 and swin_t
+ * (seeded random weights, 16 calibration images, 8 others, onnxruntime target): 99.999 gave 3.82 %
+ * and 5.14 %, 99.99 3.91 % and 10.86 %, 99.9 7.27 % and 17.12 %, min/max 4.12 % and 5.56 %.
+ */
+export const DEFAULT_PERCENTILE = 99.999;
 
 function calibrationMethod(text: string | undefined): CalibrationMethod {
   if (text === undefined) return { kind: 'percentile', percentile: DEFAULT_PERCENTILE };
