@@ -20,9 +20,9 @@
  * and writes the QDQ format for every target: QuantizeLinear and DequantizeLinear with a constant
  * uint8 scale and zero point on the activation (one pair per tensor, however many matmuls read it),
  * DequantizeLinear of the int8 weight per column, then MatMul. ONNX Runtime 1.30 runs that as
- * QuantizeLinear + com.microsoft MatMulIntegerToFloat (bench/quantize-forms.ts: as fast as the
- * dynamic form; what it saves is the run-time range of each activation, and its range is chosen
- * over many inputs instead of one batch).
+ * QuantizeLinear + com.microsoft MatMulIntegerToFloat: as fast as the dynamic form on one of
+ * ViT-B/16's Linears (bench/quantize-forms.ts), a little slower end to end on Swin-T's smaller
+ * ones (bench/quantize.ts); what it buys is a range chosen over many inputs, not one batch's.
  */
 import type { OnnxTarget } from './context.ts';
 import { DataType, type ModelProto, type NodeProto, onnx, type TensorProto } from './proto.ts';
