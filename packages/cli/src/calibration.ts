@@ -19,7 +19,7 @@ export type CalibrationSource = { readonly file: string } | { readonly images: s
 
 export interface CalibrationInputs {
   readonly batches: readonly Record<string, HostTensor>[];
-  /** What they are, for the report: `16 images from DIR`, `FILE (batch 4)`. */
+  /** What they are, for the report: `16 images from DIR`, `FILE (4 batches)`. */
   readonly description: string;
 }
 
@@ -55,6 +55,7 @@ export function calibrationInputs(source: CalibrationSource, graph: Graph, model
     const inputs = Object.fromEntries(readSafetensorsFile(source.file).tensors);
     bindInputs(graph, inputs, source.file);
     const batches = inBatches(graph, inputs);
+    if (!batches.length) throw new UsageError(`--calibrate ${source.file}: its inputs hold a batch of 0, nothing to calibrate on`);
     return { batches, description: `${source.file}${batches.length > 1 ? ` (${batches.length} batches)` : ''}` };
   }
   const input = imageInput(graph);

@@ -169,6 +169,9 @@ describe('tessera export --quantize static', () => {
     expect((await cli(...base, '--quantize', 'static', '--calibrate-images', empty, '--calibration', 'percentile:20')).error).toMatch(/^--calibration percentile:20: expected minmax, percentile or percentile:P/);
     expect((await cli(...base, '--quantize', 'static', '--calibrate-images', empty)).error).toMatch(/^--calibrate-images \S+no-images: no \.png, \.jpg or \.jpeg file in it$/);
     expect((await cli(...base, '--quantize', 'static', '--calibrate', misfit)).error).toMatch(/misfit\.safetensors.*image/);
+    const none = at('batch-of-0.safetensors');
+    writeSafetensorsFile(none, new Map([['image', hostTensor('float32', [0, 3, 32, 32])]]));
+    expect((await cli(...base, '--quantize', 'static', '--calibrate', none)).error).toMatch(/^--calibrate \S+batch-of-0\.safetensors: its inputs hold a batch of 0, nothing to calibrate on$/);
     const mha = ['export', 'torch_multihead_attention', '--onnx', out, '--quantize', 'static', '--calibrate-images', path.join(import.meta.dirname, '../fixtures')];
     expect((await cli(...mha)).error).toMatch(/^--calibrate-images: torch_multihead_attention is not a catalog vision model .* --calibrate FILE\.safetensors$/);
     expect(existsSync(out)).toBe(false);
