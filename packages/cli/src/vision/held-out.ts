@@ -3,7 +3,7 @@
  * backend a function from images to logits (tfjs, or an ONNX model on ONNX Runtime), so that fp32
  * and int8 are scored alike.
  */
-import { runOnnxModel } from '@tessera/compiler/node';
+import { openOnnxModel } from '@tessera/compiler/node';
 import type { ModelProto } from '@tessera/compiler';
 import type { Graph, HostTensor } from '@tessera/graph-dsl';
 import { Session } from '@tessera/runtime-tfjs';
@@ -31,8 +31,15 @@ export async function predictions(classify: Classify, images: HostTensor<'float3
 /** How many places two arrays hold the same value. */
 const same = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).filter((v, i) => v === b[i]).length;
 
-/** A model on ONNX Runtime as a `Classify` of its one input and first output. */
-const onOrt = (model: ModelProto, input: string, output: string): Classify => async (image) => (await runOnnxModel(model, { [input]: image }))[output]!;
+/** The predictions of a model on ONNX Runtime (its one input, its first output), one session for every batch. */
+async function ortPredictions(model: ModelProto, input: string, output: string, images: HostTensor<'float32'>): Promise<Int32Array> {
+  const session = await openOnnxModel(model);
+  try {
+    return await predictions(async (image) => (await session.run({ [input]: image }))[output]!, images);
+  } finally {
+    await session.release();
+  }
+}
 
 export interface BeforeAfterInt8 {
   /** Held-out accuracy in %. */
@@ -53,8 +60,8 @@ export async function accuracyBeforeAfterInt8(graph: Graph, weights: ReadonlyMap
   try {
     const [tfjs, onnx, int8] = [
       await predictions(async (image) => (await session.run({ [input]: image }))[output]!, held.images),
-      await predictions(onOrt(models.fp32, input, output), held.images),
-      await predictions(onOrt(models.int8, input, output), held.images),
+      await ortPredictions(models.fp32, input, output, held.images),
+      await ortPredictions(models.int8, input, output, held.images),
     ];
     const percent = (p: Int32Array) => (100 * same(p, held.labels)) / p.length;
     return { percent: { tfjs: percent(tfjs), onnx: percent(onnx), int8: percent(int8) }, agree: { onnx: same(onnx, tfjs), int8: same(int8, onnx) }, models };
